@@ -1,0 +1,43 @@
+# Quick start: `make` (install, run the pipeline, build the site) and `make test`.
+VENV   ?= .venv
+PYTHON ?= python3
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+CORES  ?= 8
+export PATH := $(abspath $(BIN)):$(PATH)
+
+.PHONY: all install pipeline docs test test-slow serve report clean-site
+
+all: pipeline docs
+
+install: $(STAMP)
+
+# Reinstall only when the dependency list changes.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+pipeline: $(STAMP)
+	$(BIN)/snakemake --cores $(CORES) --workflow-profile workflow/profiles/default
+
+report: $(STAMP)
+	$(BIN)/python -m actbench report --results results --out docs/generated
+
+docs: $(STAMP)
+	test -f docs/generated/numbers.json || $(MAKE) report
+	$(BIN)/mkdocs build --strict --site-dir site
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -m slow
+
+serve: $(STAMP)
+	test -f docs/generated/numbers.json || $(MAKE) report
+	$(BIN)/mkdocs serve
+
+clean-site:
+	rm -rf site

@@ -1,0 +1,5 @@
+import sys
+
+from actbench.cli import main
+
+sys.exit(main())

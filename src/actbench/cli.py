@@ -1,0 +1,53 @@
+"""Command line: ``actbench <command>`` or ``python -m actbench <command>``.
+
+Every Snakemake rule runs one of these commands, so each step also runs by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+
+from actbench.studies import STUDIES
+
+
+def _study_module(name: str):
+    return importlib.import_module(STUDIES[name])
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="actbench", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in STUDIES:
+        module = _study_module(name)
+        p = sub.add_parser(name, help=(module.__doc__ or "").strip().splitlines()[0])
+        p.add_argument("--results", default="results", help="results folder (default: results)")
+        module.add_arguments(p)
+        p.set_defaults(handler=module.run)
+
+    p = sub.add_parser("report", help="figures, tables, numbers.json and claims.json from results/")
+    p.add_argument("--results", default="results", help="results folder (default: results)")
+    p.add_argument("--out", default="docs/generated", help="output folder (default: docs/generated)")
+    p.add_argument("--hw", default=None, help="limit to one hardware id (default: every machine in results/)")
+    p.set_defaults(handler=lambda args: importlib.import_module("actbench.report").run(args))
+
+    p = sub.add_parser("hwid", help="print this machine's hardware id")
+    p.set_defaults(handler=lambda args: print(importlib.import_module("actbench.hardware").hw_id()))
+
+    p = sub.add_parser("fingerprint", help="print this machine's hardware fingerprint as JSON")
+    p.set_defaults(handler=lambda args: print(json.dumps(
+        importlib.import_module("actbench.hardware").fingerprint(), indent=2)))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.handler(args)
+    except (ValueError, RuntimeError, KeyError, OSError) as exc:
+        # Expected failures (bad values, missing files) get one clear line, not a traceback.
+        print(f"actbench {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,38 @@
+"""Small helpers shared by the study command lines: argument types with clear errors."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from actbench import activations
+from actbench.results import write_study
+
+
+def activation_list(name: str) -> str:
+    """argparse type: an elementwise registry name (aliases accepted) -> canonical name."""
+    try:
+        spec = activations.get(name)
+    except activations.UnknownActivationError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if not spec.elementwise:
+        raise argparse.ArgumentTypeError(
+            f"{name!r} is a module-only entry (not elementwise); valid: {', '.join(activations.elementwise_names())}"
+        )
+    return spec.name
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer; expected a positive integer") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{value} is not allowed; expected a positive integer (> 0)")
+    return value
+
+
+def write_and_report(df, study: str, results_dir, key) -> Path:
+    path = write_study(df, study, Path(results_dir), key=key)
+    print(f"{study}: wrote {len(df)} rows to {path}")
+    return path

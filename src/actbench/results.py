@@ -1,0 +1,140 @@
+"""Reading and writing ``results/<hw_id>/<study>.parquet``.
+
+Rules (see DESIGN.md): tidy long tables; every row carries the hardware fingerprint,
+library versions, project commit and timestamp; writes are atomic (temp file +
+rename) so a killed run never leaves a file that looks complete; a machine only ever
+writes its own folder.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from actbench.hardware import fingerprint, hw_id as current_hw_id
+
+DEFAULT_RESULTS = Path("results")
+
+
+class ResultsError(RuntimeError):
+    """A results file is missing, unreadable or inconsistent; the message says what to do."""
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode())
+
+
+def atomic_write_parquet(df: pd.DataFrame, path: Path) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        pq.write_table(pa.Table.from_pandas(df, preserve_index=False), tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def with_provenance(df: pd.DataFrame, study: str) -> pd.DataFrame:
+    """Add hardware fingerprint, versions, commit and timestamp columns to every row."""
+    out = df.copy()
+    out["study"] = study
+    out["hw_id"] = current_hw_id()
+    for key, value in fingerprint().items():
+        out[f"hw_{key}" if not key.endswith("_version") and key != "project_commit" else key] = value
+    out["timestamp_utc"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    return out
+
+
+def study_path(study: str, results_dir: Path = DEFAULT_RESULTS, hw: str | None = None) -> Path:
+    return Path(results_dir) / (hw or current_hw_id()) / f"{study}.parquet"
+
+
+def read_parquet(path: Path) -> pd.DataFrame:
+    path = Path(path)
+    if not path.exists():
+        raise ResultsError(f"{path} does not exist; run the study that writes it (see `python -m actbench --help`)")
+    try:
+        return pq.read_table(path).to_pandas()
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise ResultsError(
+            f"{path} is not a readable parquet file ({exc}); delete it and rerun the study that writes it"
+        ) from exc
+
+
+def write_study(
+    df: pd.DataFrame,
+    study: str,
+    results_dir: Path = DEFAULT_RESULTS,
+    key: list[str] | None = None,
+    path: Path | None = None,
+) -> Path:
+    """Write a study's rows for this machine, atomically.
+
+    With ``key``, rows are upserted: existing rows of the file whose key matches a new
+    row are replaced, all others kept (so a partial rerun never duplicates rows).
+    Without ``key`` the file is replaced.
+    """
+    rows = with_provenance(df, study)
+    target = Path(path) if path else study_path(study, results_dir)
+    if key and target.exists():
+        missing = [k for k in key if k not in rows.columns]
+        if missing:
+            raise ValueError(f"upsert key columns {missing} are not in the {study} table")
+        old = read_parquet(target)
+        if all(k in old.columns for k in key):
+            new_keys = pd.MultiIndex.from_frame(rows[key].astype(str))
+            old_keys = pd.MultiIndex.from_frame(old[key].astype(str))
+            old = old[~old_keys.isin(new_keys)]
+            rows = pd.concat([old, rows], ignore_index=True)
+    if key:
+        dup = rows.duplicated(subset=key, keep="last")
+        rows = rows[~dup].reset_index(drop=True)
+    atomic_write_parquet(rows, target)
+    return target
+
+
+def read_study(study: str, results_dir: Path = DEFAULT_RESULTS, hw: str | None = None) -> pd.DataFrame:
+    """One machine's table, or (hw=None) every machine's tables concatenated."""
+    results_dir = Path(results_dir)
+    if hw is not None:
+        known = hardware_ids(results_dir)
+        if hw not in known:
+            raise ResultsError(
+                f"unknown hardware id {hw!r}; results exist for: {', '.join(known) or 'none'} (in {results_dir})"
+            )
+        return read_parquet(study_path(study, results_dir, hw))
+    frames = [read_parquet(p) for p in sorted(results_dir.glob(f"*/{study}.parquet"))]
+    if not frames:
+        raise ResultsError(f"no {study}.parquet under {results_dir}/*/; run `python -m actbench {study}` first")
+    return pd.concat(frames, ignore_index=True)
+
+
+def hardware_ids(results_dir: Path = DEFAULT_RESULTS) -> list[str]:
+    results_dir = Path(results_dir)
+    if not results_dir.is_dir():
+        return []
+    return sorted(p.name for p in results_dir.iterdir() if p.is_dir() and not p.name.startswith("."))

@@ -1,0 +1,67 @@
+"""The claims ledger data and decision rules. Where the tutorial quotes a value or a
+derivative, the registry must equal the 50-digit truth; the verdict then records
+whether the tutorial's number survives its own tolerance."""
+
+import re
+
+import pytest
+import torch
+
+from actbench import activations, claims
+from mp_reference import df as mp_df, f as mp_f
+
+CLAIMS = claims.load_claims()
+POINT_CLAIMS = [c for c in CLAIMS if c["study"] == "shapes" and re.fullmatch(r"[a-z_0-9]+\.d?f@-?[0-9.]+", c["metric"])]
+
+
+def test_ledger_is_large_and_well_formed():
+    assert len(CLAIMS) >= 60
+    assert len({c["id"] for c in CLAIMS}) == len(CLAIMS)
+    for c in CLAIMS:
+        if c["rule"]["kind"] == "not_testable":
+            assert c.get("reason"), f"{c['id']} needs a reason"
+
+
+def test_duplicate_ids_are_rejected():
+    text = "- {id: a, section: '1', claim: x, claimed: 1, study: shapes, metric: m, rule: {kind: abs_tol, tol: 1}}\n" * 2
+    with pytest.raises(claims.ClaimsError, match="duplicate claim id 'a'"):
+        claims.load_claims(text)
+
+
+@pytest.mark.parametrize("claim", POINT_CLAIMS, ids=[c["id"] for c in POINT_CLAIMS])
+def test_registry_matches_truth_at_every_quoted_point(claim):
+    name, quantity_at = claim["metric"].split(".", 1)
+    quantity, x = quantity_at.split("@")
+    x = float(x)
+    spec = activations.get(name)
+    fn, ref = (spec.f, mp_f) if quantity == "f" else (spec.df, mp_df)
+    truth = float(ref(name, x))
+    assert fn(torch.tensor([x], dtype=torch.float64)).item() == pytest.approx(truth, rel=1e-12, abs=1e-12)
+    # The verdict is the tutorial's number judged against the truth by the claim's own rule.
+    expected = claims.verdict(claim, truth)
+    assert expected in ("confirmed", "refuted")
+
+
+def test_known_tutorial_errors_are_refuted_by_the_rules():
+    by_id = {c["id"]: c for c in CLAIMS}
+    # GELU's derivative at -1 (tanh form) is negative; the tutorial says +0.17.
+    assert claims.verdict(by_id["grad-gelu-tanh-at-minus1"], float(mp_df("gelu_tanh", -1))) == "refuted"
+    assert claims.verdict(by_id["grad-silu-at-minus5"], float(mp_df("silu", -5))) == "refuted"
+    assert claims.verdict(by_id["grad-tanh-at-2"], float(mp_df("tanh", 2))) == "confirmed"
+
+
+@pytest.mark.parametrize("rule, claimed, measured, verdict", [
+    ({"kind": "abs_tol", "tol": 0.1}, 1.0, 1.05, "confirmed"),
+    ({"kind": "abs_tol", "tol": 0.1}, 1.0, 1.2, "refuted"),
+    ({"kind": "rel_tol", "tol": 0.1}, 10.0, 10.9, "confirmed"),
+    ({"kind": "in_range"}, [0.05, 0.15], 0.2, "refuted"),
+    ({"kind": "at_least"}, 2.0, 2.5, "confirmed"),
+    ({"kind": "direction", "sign": "+"}, "gelu > relu", {"effect": 0.3, "p": 0.001}, "confirmed"),
+    ({"kind": "direction", "sign": "+"}, "gelu > relu", {"effect": -0.3, "p": 0.001}, "refuted"),
+    ({"kind": "direction", "sign": "+"}, "gelu > relu", {"effect": 0.3, "p": 0.4}, "inconclusive"),
+    ({"kind": "abs_tol", "tol": 0.1}, 1.0, None, "pending"),
+    ({"kind": "not_testable"}, 1.0, None, "not testable"),
+])
+def test_decision_rules(rule, claimed, measured, verdict):
+    claim = {"rule": rule, "claimed": claimed}
+    assert claims.verdict(claim, measured) == verdict

@@ -1,0 +1,93 @@
+"""The pipeline end to end: dry run, the quick slice into a temp dir, config validation,
+and the docs built from that slice with --strict."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from actbench.hardware import hw_id
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def snakemake(*args, cwd=ROOT, check=True):
+    cmd = [str(BIN / "snakemake"), "-s", str(ROOT / "Snakefile"), *args]
+    env = {**__import__("os").environ, "PATH": f"{BIN}:{__import__('os').environ['PATH']}"}
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env, timeout=1200)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return proc
+
+
+@pytest.fixture(scope="session")
+def quick_run(tmp_path_factory):
+    """Run the quick configuration once into a temp dir; shared by the tests below."""
+    workdir = tmp_path_factory.mktemp("pipeline")
+    proc = snakemake("--directory", str(workdir), "--cores", "2",
+                     "--configfile", str(ROOT / "workflow/config.quick.yaml"))
+    return workdir, proc
+
+
+def test_dry_run_plans_every_study(tmp_path):
+    proc = snakemake("--directory", str(tmp_path), "-n", "--cores", "8")
+    assert "shapes" in proc.stdout and "report" in proc.stdout
+
+
+def test_quick_slice_writes_results_and_report(quick_run):
+    workdir, _ = quick_run
+    shapes = pd.read_parquet(workdir / "results" / hw_id() / "shapes.parquet")
+    assert {"activation", "quantity", "x", "value", "hw_id", "torch_version"} <= set(shapes.columns)
+    assert (workdir / "docs/generated/numbers.json").exists()
+    assert (workdir / "docs/generated/figures/shapes.svg").stat().st_size > 10_000
+
+
+def test_second_run_has_nothing_to_do(quick_run):
+    workdir, _ = quick_run
+    proc = snakemake("--directory", str(workdir), "--cores", "8",
+                     "--configfile", str(ROOT / "workflow/config.quick.yaml"))
+    assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("bad, message", [
+    ("shapes:\n  grid_limt: 3\n", "'grid_limt' was unexpected"),
+    ("shapes:\n  points: many\n", "'many' is not of type 'integer'"),
+    ("shapes:\n  activations: [gelu, geluu]\n", "unknown activation 'geluu'; valid names: sigmoid"),
+    ("result_dir: x\n", "'result_dir' was unexpected"),
+])
+def test_bad_config_is_refused_with_a_clear_message(tmp_path, bad, message):
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text(bad)
+    proc = snakemake("--directory", str(tmp_path), "-n", "--cores", "1", "--configfile", str(cfg), check=False)
+    assert proc.returncode != 0
+    assert message in proc.stdout + proc.stderr
+    assert not (tmp_path / "results").exists()
+
+
+def build_docs(workdir: Path, generated: Path) -> Path:
+    """Copy mkdocs.yml and docs/ next to `generated`, build with --strict, return site dir."""
+    site_src = workdir / "docs-src"
+    shutil.copytree(ROOT / "docs", site_src / "docs", ignore=shutil.ignore_patterns("generated"))
+    shutil.copytree(generated, site_src / "docs" / "generated")
+    shutil.copy(ROOT / "mkdocs.yml", site_src / "mkdocs.yml")
+    proc = subprocess.run([str(BIN / "mkdocs"), "build", "--strict", "--site-dir", str(workdir / "site")],
+                          cwd=site_src, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return workdir / "site"
+
+
+def test_docs_build_strict_with_live_number(quick_run):
+    workdir, _ = quick_run
+    site = build_docs(workdir, workdir / "docs/generated")
+    html = (site / "activations" / "index.html").read_text()
+    # The GELU minimum as recomputed from the parquet, formatted as the report does.
+    shapes = pd.read_parquet(workdir / "results" / hw_id() / "shapes.parquet")
+    min_x = shapes.query("activation == 'gelu' and quantity == 'min_x'")["value"].item()
+    assert format(min_x, ".4g").replace("-", "−") in html
+    for page in site.rglob("*.html"):
+        text = page.read_text()
+        assert "{{" not in text and "Macro Rendering Error" not in text, page

@@ -14,6 +14,7 @@ validate(config, f"{workflow.basedir}/workflow/schemas/config.schema.yaml")
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/shapes.smk"
+# report.smk comes last: its inputs are every study listed by the files above.
 include: "workflow/rules/report.smk"
 
 

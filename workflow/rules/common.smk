@@ -40,7 +40,8 @@ def result(study):
     return f"{RESULTS}/{HW}/{study}.parquet"
 
 
-STUDY_NAMES = ["shapes"]
+# Each stage file (shapes.smk, kernels.smk, ...) appends the studies it produces.
+STUDY_NAMES = []
 
 
 def study_outputs():

@@ -1,3 +1,6 @@
+STUDY_NAMES.append("shapes")
+
+
 rule shapes:
     output:
         result("shapes"),

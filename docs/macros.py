@@ -20,6 +20,30 @@ def _load(name):
     return json.loads(path.read_text())
 
 
+ADMONITION = {"confirmed": "success", "refuted": "failure", "inconclusive": "question",
+              "not testable": "info", "pending": "note"}
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}".replace("-", "−")
+    if isinstance(value, list):
+        return "–".join(_fmt(v) for v in value)
+    if isinstance(value, dict):  # statistical comparison
+        return f"effect {_fmt(value.get('effect'))}, p = {_fmt(value.get('p'))}"
+    return str(value)
+
+
+def _rule_text(rule: dict) -> str:
+    kind = rule["kind"]
+    return {"abs_tol": f"|measured − claimed| ≤ {rule.get('tol')}",
+            "rel_tol": f"within {rule.get('tol', 0) * 100:g}% of the claim",
+            "in_range": "measured inside the claimed range",
+            "at_least": "measured ≥ claimed", "at_most": "measured ≤ claimed",
+            "direction": "significant difference in the claimed direction (test stated on the page)",
+            "not_testable": "not testable here"}.get(kind, kind)
+
+
 def define_env(env):
     numbers = _load("numbers.json")
     claims = _load("claims.json")
@@ -47,6 +71,32 @@ def define_env(env):
         if not path.exists():
             raise FileNotFoundError(f"generated table {path} is missing; run `python -m actbench report`")
         return path.read_text()
+
+    by_id = {}
+    for row in claims["claims"]:
+        by_id.setdefault(row["id"], []).append(row)
+
+    @env.macro
+    def claim(claim_id: str) -> str:
+        """A "Claim check" admonition: the tutorial's value beside ours, per machine, with the verdict."""
+        rows = by_id.get(claim_id)
+        if rows is None:
+            raise KeyError(f"claim {claim_id!r} is not in the ledger (src/actbench/claims.yaml)")
+        first = rows[0]
+        worst = next((v for v in ("refuted", "inconclusive", "confirmed", "not testable", "pending")
+                      if any(r["verdict"] == v for r in rows)), "pending")
+        lines = [f'!!! {ADMONITION[worst]} "Claim check: {first["claim"]}"',
+                 f"    Tutorial (§{first['section']}): **{_fmt(first['claimed'])}**. "
+                 f"Rule: {_rule_text(first['rule'])}.", ""]
+        if first["rule"]["kind"] == "not_testable":
+            lines.append(f"    Not testable here: {first['reason']}")
+        else:
+            lines += ["    | machine | measured | verdict |", "    |---|---|---|"]
+            for r in rows:
+                measured = "not measured yet" if r["measured"] is None else _fmt(r["measured"])
+                lines.append(f"    | {r['hw_id'] or 'any (exact maths)'} | {measured} | **{r['verdict']}** |")
+        lines.append(f"\n    <small>Ledger id `{claim_id}`, study `{first['study']}`, metric `{first['metric']}`.</small>")
+        return "\n".join(lines) + "\n"
 
     @env.macro
     def machines() -> list:

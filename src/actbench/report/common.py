@@ -35,11 +35,18 @@ def fmt_value(value, digits: int = 4) -> str:
         return "–"
     if isinstance(value, float) and math.isinf(value):
         return "∞" if value > 0 else "−∞"
-    return f"{value:.{digits}g}"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float) and abs(value) < 1e-12:
+        return "0"  # quadrature round-off, not a real non-zero
+    return f"{value:.{digits}g}".replace("-", "−")
 
 
 def markdown_table(df: pd.DataFrame, digits: int = 4) -> str:
     cols = list(df.columns)
+    bad = [c for c in cols if "|" in str(c)]
+    if bad:
+        raise ValueError(f"column names {bad} contain '|', which breaks Markdown tables")
     lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
     for _, row in df.iterrows():
         lines.append("| " + " | ".join(fmt_value(row[c], digits) for c in cols) + " |")

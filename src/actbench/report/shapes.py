@@ -12,7 +12,7 @@ from actbench.report.common import machine_tables, save_figure, write_table
 
 PROPERTY_COLUMNS = {
     "range_low": "min f", "range_high": "max f", "monotonic": "monotonic", "smooth": "smooth (C¹)",
-    "max_abs_derivative": "max |f′|", "derivative_at_0": "f′(0)",
+    "max_abs_derivative": "max abs f′", "derivative_at_0": "f′(0)",
     "gauss_mean": "E f(z)", "gauss_var": "Var f(z)",
 }
 

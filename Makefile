@@ -24,9 +24,10 @@ pipeline: $(STAMP)
 
 report: $(STAMP)
 	$(BIN)/python -m actbench report --results results --out docs/generated
+	$(BIN)/python -m actbench.notebook --results results --out docs/generated/experiments.ipynb
 
 docs: $(STAMP)
-	test -f docs/generated/numbers.json || $(MAKE) report
+	test -f docs/generated/numbers.json -a -f docs/generated/experiments.ipynb || $(MAKE) report
 	$(BIN)/mkdocs build --strict --site-dir site
 
 test: $(STAMP)
@@ -36,7 +37,7 @@ test-slow: $(STAMP)
 	$(BIN)/python -m pytest -m slow
 
 serve: $(STAMP)
-	test -f docs/generated/numbers.json || $(MAKE) report
+	test -f docs/generated/numbers.json -a -f docs/generated/experiments.ipynb || $(MAKE) report
 	$(BIN)/mkdocs serve
 
 clean-site:

@@ -14,12 +14,21 @@ validate(config, f"{workflow.basedir}/workflow/schemas/config.schema.yaml")
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/shapes.smk"
+include: "workflow/rules/training.smk"
+include: "workflow/rules/ablations.smk"
+include: "workflow/rules/kernels.smk"
 # report.smk comes last: its inputs are every study listed by the files above.
 include: "workflow/rules/report.smk"
+include: "workflow/rules/notebook.smk"
+
+
+# After every include: timing rules get a whole node on a cluster (common.smk).
+exclusive_timing_on_cluster()
 
 
 rule all:
     input:
         study_outputs(),
         REPORT_OUTPUTS,
+        NOTEBOOK_OUTPUT,
     default_target: True

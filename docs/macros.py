@@ -105,3 +105,10 @@ def define_env(env):
     @env.macro
     def claim_counts() -> dict:
         return claims["counts"]
+
+    @env.macro
+    def bad_input_table() -> str:
+        """The bad-input table, from src/actbench/bad_inputs.yaml (tests/test_bad_input.py runs every row)."""
+        from actbench.bad_inputs import markdown_table
+
+        return markdown_table()

@@ -32,6 +32,8 @@ REFERENCE = {
     "hardswish": lambda x: x * min(max(x + 3, mp.mpf(0)), mp.mpf(6)) / 6,
     "mish": lambda x: x * mp.tanh(mp.log1p(mp.e**x)),
     "softplus": lambda x: mp.log1p(mp.e**x),
+    "squared_relu": lambda x: max(x, mp.mpf(0)) ** 2,
+    "elu_learnable": lambda x: x if x > 0 else mp.expm1(x),
 }
 
 

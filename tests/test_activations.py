@@ -111,7 +111,11 @@ def test_infinities_give_limits_and_nan_propagates(name):
             assert value[i].item() == pytest.approx(ref_f, abs=1e-12)
         else:
             assert value[i].item() == math.copysign(math.inf, ref_f)
-        assert slope[i].item() == pytest.approx(float(mp_df(name, far)), abs=1e-12)
+        ref_df = float(mp_df(name, far))
+        if abs(ref_df) < 1e3:
+            assert slope[i].item() == pytest.approx(ref_df, abs=1e-12)
+        else:  # unbounded derivative (squared_relu)
+            assert slope[i].item() == math.copysign(math.inf, ref_df)
 
 
 @pytest.mark.parametrize("name", ELEMENTWISE)

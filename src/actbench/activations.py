@@ -184,15 +184,15 @@ def d_prelu_alpha(x, alpha):
 
 
 def elu(x, alpha):
-    return torch.where(x > 0, x, alpha * torch.expm1(x))
+    return torch.where(x > 0, x, alpha * torch.expm1(x.clamp(max=0)))  # clamp: the unused branch must not overflow under autograd
 
 
 def d_elu(x, alpha):
-    return _keep_nan(x, torch.where(x > 0, torch.ones_like(x), alpha * torch.exp(x)))
+    return _keep_nan(x, torch.where(x > 0, torch.ones_like(x), alpha * torch.exp(x.clamp(max=0))))
 
 
 def d_elu_alpha(x, alpha):
-    return torch.where(x > 0, torch.zeros_like(x), torch.expm1(x))
+    return torch.where(x > 0, torch.zeros_like(x), torch.expm1(x.clamp(max=0)))
 
 
 def selu(x):
@@ -406,8 +406,8 @@ for _spec in _ENTRIES:
 
 
 def names() -> list[str]:
-    """All canonical names (elementwise first, then module-only), in table order."""
-    return list(REGISTRY)
+    """All canonical names: elementwise entries first (table order), then module-only ones."""
+    return [n for n, s in REGISTRY.items() if s.elementwise] + [n for n, s in REGISTRY.items() if not s.elementwise]
 
 
 def elementwise_names() -> list[str]:
@@ -440,3 +440,42 @@ def param_derivative(name: str, param: str, x: Tensor, **params) -> Tensor:
             f"{spec.name!r} has no learnable parameter {param!r}; learnable: {list(spec.learnable) or 'none'}"
         ) from None
     return fn(x, **{**spec.params, **params})
+
+
+# --- custom activations torch lacks (worked example: docs/custom-activation.md) -------
+# Each is one register() call; its Triton kernel pair is in actbench/kernels/ops/custom.py.
+def squared_relu(x):
+    return relu(x) ** 2
+
+
+def d_squared_relu(x):
+    return 2 * relu(x)  # relu keeps NaN
+
+
+class SquaredReLU(nn.Module):
+    """relu(x)^2 (So et al. 2021, "Primer")."""
+
+    def forward(self, x):
+        return squared_relu(x)
+
+
+class LearnableELU(nn.Module):
+    """ELU whose alpha is a learnable scalar."""
+
+    def __init__(self, alpha: float = 1.0):
+        super().__init__()
+        self.alpha = nn.Parameter(torch.tensor(float(alpha)))
+
+    def forward(self, x):
+        return elu(x, self.alpha)
+
+
+register(Activation("squared_relu", squared_relu, d_squared_relu, SquaredReLU, "he",
+                    manual=lambda x: torch.relu(x) ** 2,
+                    description="relu(x)^2, the Primer activation"))
+register(Activation("elu_learnable", elu, d_elu, LearnableELU, "he",
+                    params={"alpha": 1.0}, learnable=("alpha",),
+                    manual=lambda x, alpha: torch.where(x > 0, x, alpha * (torch.exp(x) - 1)),
+                    description="ELU with a learnable alpha"))
+PARAM_DERIVATIVES[("elu_learnable", "alpha")] = d_elu_alpha
+# --- end of custom activations ---------------------------------------------------------

@@ -10,6 +10,7 @@ import importlib
 import json
 import sys
 
+from actbench.cliutil import writable_folder
 from actbench.studies import STUDIES
 
 
@@ -23,15 +24,22 @@ def build_parser() -> argparse.ArgumentParser:
     for name in STUDIES:
         module = _study_module(name)
         p = sub.add_parser(name, help=(module.__doc__ or "").strip().splitlines()[0])
-        p.add_argument("--results", default="results", help="results folder (default: results)")
+        p.add_argument("--results", default="results", type=writable_folder,
+                       help="results folder (default: results)")
         module.add_arguments(p)
         p.set_defaults(handler=module.run)
 
+    importlib.import_module("actbench.diagnostics").add_subparser(sub)
+
     p = sub.add_parser("report", help="figures, tables, numbers.json and claims.json from results/")
     p.add_argument("--results", default="results", help="results folder (default: results)")
-    p.add_argument("--out", default="docs/generated", help="output folder (default: docs/generated)")
+    p.add_argument("--out", default="docs/generated", type=writable_folder,
+                   help="output folder (default: docs/generated)")
     p.add_argument("--hw", default=None, help="limit to one hardware id (default: every machine in results/)")
     p.set_defaults(handler=lambda args: importlib.import_module("actbench.report").run(args))
+
+    # Listed for --help only: main() hands gpu-check over before this parser is built.
+    sub.add_parser("gpu-check", help="CUDA: verify the Triton kernels, then time every provider (no Snakemake needed)")
 
     p = sub.add_parser("hwid", help="print this machine's hardware id")
     p.set_defaults(handler=lambda args: print(importlib.import_module("actbench.hardware").hw_id()))
@@ -43,8 +51,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["gpu-check"]:  # bare GPU machines: no imports of the other commands' dependencies
+        return importlib.import_module("actbench.gpu_check").main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
+        if args.command in STUDIES:  # a bad ACTBENCH_HW_ID fails now, not after the study has run
+            importlib.import_module("actbench.hardware").hw_id()
         args.handler(args)
     except (ValueError, RuntimeError, KeyError, OSError) as exc:
         # Expected failures (bad values, missing files) get one clear line, not a traceback.

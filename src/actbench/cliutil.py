@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import tempfile
 from pathlib import Path
 
 from actbench import activations
@@ -30,6 +32,32 @@ def positive_int(text: str) -> int:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"{value} is not allowed; expected a positive integer (> 0)")
     return value
+
+
+def writable_folder(text: str) -> str:
+    """argparse type: a folder this process can create files in (it may not exist yet).
+
+    Checked before any work starts, so a long study does not fail at its final write.
+    The check creates and removes one hidden file in the nearest existing folder; as
+    root, permission bits do not stop writes, so only real failures are reported.
+    """
+    path = Path(text)
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise argparse.ArgumentTypeError(
+            f"folder {text!r} cannot be created: {existing} is a file, not a folder; "
+            "pass a folder you can write to")
+    try:
+        fd, probe = tempfile.mkstemp(dir=existing, prefix=".actbench-write-check-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise argparse.ArgumentTypeError(
+            f"folder {text!r} is not writable: cannot create files in {existing} ({exc.strerror}); "
+            "pass a folder you can write to") from None
+    return text
 
 
 def write_and_report(df, study: str, results_dir, key) -> Path:

@@ -4,6 +4,12 @@ Rules (see DESIGN.md): tidy long tables; every row carries the hardware fingerpr
 library versions, project commit and timestamp; writes are atomic (temp file +
 rename) so a killed run never leaves a file that looks complete; a machine only ever
 writes its own folder.
+
+On a cluster the hardware id is only known on the node a job lands on, so Snakemake
+(on the head node) declares ``<results>/.cluster/declared/<study>.parquet`` instead
+(see workflow/rules/common.smk). Its jobs set ``ACTBENCH_LINK_DIR`` to that folder, and
+``write_study`` links the declared path to the file it just wrote in
+``<results>/<hw_id>/``. Hidden folders are not machines (see ``hardware_ids``).
 """
 
 from __future__ import annotations
@@ -26,6 +32,14 @@ class ResultsError(RuntimeError):
     """A results file is missing, unreadable or inconsistent; the message says what to do."""
 
 
+def _readable_mode() -> int:
+    """rw for everyone the umask allows (mkstemp alone gives 0600: other users, or the
+    report job on a cluster running as a service account, could not read results)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -35,6 +49,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, _readable_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -52,6 +67,7 @@ def atomic_write_parquet(df: pd.DataFrame, path: Path) -> None:
     os.close(fd)
     try:
         pq.write_table(pa.Table.from_pandas(df, preserve_index=False), tmp)
+        os.chmod(tmp, _readable_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -67,6 +83,16 @@ def with_provenance(df: pd.DataFrame, study: str) -> pd.DataFrame:
         out[f"hw_{key}" if not key.endswith("_version") and key != "project_commit" else key] = value
     out["timestamp_utc"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     return out
+
+
+def is_provenance_column(name: str) -> bool:
+    """Whether ``with_provenance`` adds this column (machine, versions, commit, time).
+
+    These differ between two runs of the same study on different machines; tests that
+    compare results' content (cluster vs local, rerun after a fault) ignore them.
+    """
+    return (name in ("study", "hw_id", "project_commit", "timestamp_utc")
+            or name.startswith("hw_") or name.endswith("_version"))
 
 
 def study_path(study: str, results_dir: Path = DEFAULT_RESULTS, hw: str | None = None) -> Path:
@@ -114,7 +140,28 @@ def write_study(
         dup = rows.duplicated(subset=key, keep="last")
         rows = rows[~dup].reset_index(drop=True)
     atomic_write_parquet(rows, target)
+    if path is None or Path(path).resolve() == study_path(study, results_dir).resolve():
+        link_declared(target, f"{study}.parquet")
     return target
+
+
+def link_declared(target: Path, relative: str) -> None:
+    """On a cluster: point <ACTBENCH_LINK_DIR>/<relative>, the path Snakemake declared,
+    at ``target``, the file just written in results/<hw_id>/. No-op when not set.
+
+    The link is made after the data file is complete and is itself replaced atomically,
+    so a job killed at any moment leaves either no link (Snakemake reruns the job) or a
+    link to a complete file.
+    """
+    link_dir = os.environ.get("ACTBENCH_LINK_DIR")
+    if not link_dir:
+        return
+    link = Path(link_dir) / relative
+    link.parent.mkdir(parents=True, exist_ok=True)
+    tmp = link.parent / f".{link.name}.{os.getpid()}.tmp"
+    tmp.unlink(missing_ok=True)
+    os.symlink(os.path.relpath(Path(target).resolve(), link.parent.resolve()), tmp)
+    os.replace(tmp, link)
 
 
 def read_study(study: str, results_dir: Path = DEFAULT_RESULTS, hw: str | None = None) -> pd.DataFrame:

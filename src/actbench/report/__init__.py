@@ -17,12 +17,23 @@ from actbench.results import ResultsError, atomic_write_text, hardware_ids
 
 REPORTS = [
     "actbench.report.shapes",
+    "actbench.report.machines",
+    "actbench.report.training",
+    "actbench.report.dead_units",
+    "actbench.report.necessity",
+    "actbench.report.kernels",
+    "actbench.report.training_step",
+    "actbench.report.ablations",
     "actbench.report.ledger",
+    "actbench.report.ledger_table",  # after the ledger: renders its claims.json
 ]
 
 
 def run(args) -> None:
     results_dir, out_dir = Path(args.results), Path(args.out)
+    if not results_dir.is_dir():  # a mistyped --results would otherwise give an empty site
+        raise ResultsError(f"results folder {results_dir} does not exist; pass --results with the folder "
+                           "that holds <hw_id>/<study>.parquet (default: results)")
     known = hardware_ids(results_dir)
     if args.hw is not None and args.hw not in known:
         raise ResultsError(

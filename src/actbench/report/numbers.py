@@ -20,6 +20,9 @@ class NumberBook:
             text = "n/a"
         elif isinstance(value, float) and math.isinf(value):
             text = "∞" if value > 0 else "−∞"
+        elif isinstance(value, dict):  # statistical comparison {"effect", "p", "alpha"} (claims.verdict)
+            p = value.get("p")
+            text = f"{format(value['effect'], fmt)} (p = {'n/a' if p is None else format(p, '.2g')})".replace("-", "−")
         else:
             text = format(value, fmt)
             if text.startswith("-"):

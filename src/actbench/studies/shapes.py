@@ -14,7 +14,7 @@ from actbench.cliutil import activation_list, positive_int, write_and_report
 from actbench.properties import refine_minimum
 
 NAME = "shapes"
-KEY = ["activation", "quantity", "x"]
+KEY = ["activation", "quantity", "x", "probe"]  # a probe point may also lie on the grid
 # Points where the tutorial quotes values or derivatives (and a few landmarks).
 DEFAULT_PROBES = [-10.0, -5.0, -3.0, -2.0, -1.0, -0.17, 0.0, 1.0, 2.0, 3.0, 5.0]
 
@@ -29,8 +29,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def table(names: list[str], grid_limit: float, points: int, probes: list[float]) -> pd.DataFrame:
-    if grid_limit <= 0:
-        raise ValueError(f"--grid-limit must be > 0, got {grid_limit}")
+    if not (0 < grid_limit < float("inf")):  # also refuses nan, which would write a table of NaN
+        raise ValueError(f"--grid-limit must be a finite number > 0, got {grid_limit}")
     x = torch.linspace(-grid_limit, grid_limit, points, dtype=torch.float64)
     probe_x = torch.tensor(probes, dtype=torch.float64)
     rows = []

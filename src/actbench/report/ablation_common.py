@@ -1,0 +1,108 @@
+"""Helpers shared by the ablation report modules (report/ablations.py lists them).
+
+Conventions, the same as the training reports:
+
+* every number is recorded per machine, ``<study>.<hw_id>.<metric>``;
+* tables and figures of the first machine (sorted hardware ids) that has the study get
+  plain names, every other machine's get ``_<hw_id>`` appended;
+* ``<study>.shown_hw`` names the machine whose tables, figures and prose numbers the
+  docs show, so a page can say ``{% set hw = raw("leaky_slope.shown_hw") %}`` and read
+  ``num("leaky_slope." ~ hw ~ ".metric")`` without naming a machine.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from actbench import stats
+from actbench.report.common import machine_tables, save_figure, write_table
+
+ALPHA = 0.05
+PRETTY = {"relu": "ReLU", "relu6": "ReLU6", "leaky_relu": "LeakyReLU", "prelu": "PReLU", "elu": "ELU",
+          "selu": "SELU", "gelu": "GELU", "gelu_tanh": "GELU (tanh)", "silu": "SiLU", "swish_beta": "Swish-β",
+          "hardswish": "Hardswish", "mish": "Mish", "softplus": "Softplus", "tanh": "Tanh", "sigmoid": "Sigmoid",
+          "squared_relu": "Squared ReLU", "elu_learnable": "ELU (learnable α)", "swiglu": "SwiGLU"}
+
+
+def pretty(name) -> str:
+    return PRETTY.get(name, str(name))
+
+
+class Machine:
+    """One machine's table of a study and the way to record and write its outputs."""
+
+    def __init__(self, study: str, hw: str, df: pd.DataFrame, first: bool, out_dir: Path, book):
+        self.study, self.hw, self.df, self.first, self.out_dir, self.book = study, hw, df, first, out_dir, book
+        self.source = f"results/{hw}/{study}.parquet"
+        self.suffix = "" if first else f"_{hw}"
+
+    def add(self, metric: str, value, fmt: str = ".3g") -> None:
+        """Record <study>.<hw>.<metric> (NaN and None are recorded as n/a)."""
+        if isinstance(value, (np.floating, np.integer)):
+            value = value.item()
+        self.book.add(f"{self.study}.{self.hw}.{metric}", value, fmt=fmt, source=self.source, hw=self.hw)
+
+    def add_ci(self, metric: str, summary: dict, fmt: str = ".3g") -> None:
+        """A mean over seeds and the half-width of its 95% CI (metric and metric_ci95)."""
+        self.add(metric, summary["mean"], fmt)
+        self.add(f"{metric}_ci95", summary["half_width"], fmt)
+
+    def add_comparison(self, metric: str, diff: float, p: float, fmt: str = ".3g") -> None:
+        """A direction claim's measurement: effect (positive = the claim's direction) and p."""
+        self.add(metric, stats.comparison_record(diff, p, ALPHA), fmt)
+
+    def table(self, name: str, df: pd.DataFrame, digits: int = 4) -> None:
+        write_table(df, self.out_dir / "tables" / f"{name}{self.suffix}.md", digits)
+
+    def figure(self, name: str, fig) -> None:
+        save_figure(fig, self.out_dir / "figures" / f"{name}{self.suffix}.svg")
+
+
+def machines(results_dir: Path, study: str, out_dir: Path, book) -> list[Machine]:
+    """Every machine with results for the study (first = the one the docs show)."""
+    tables = machine_tables(results_dir, study, book)
+    out = [Machine(study, hw, df, i == 0, out_dir, book) for i, (hw, df) in enumerate(tables.items())]
+    if out:
+        book.add(f"{study}.shown_hw", out[0].hw, source=out[0].source, hw=out[0].hw)
+    return out
+
+
+def ci_text(s: dict, digits: int = 2, scale: float = 1.0) -> str:
+    """'mean ± half-width' (95% CI over seeds), or the mean alone when n < 2."""
+    if not s["n"] or not math.isfinite(s["mean"]):
+        return "–"
+    if s["n"] < 2 or not math.isfinite(s["half_width"]):
+        return f"{s['mean'] * scale:.{digits}f}"
+    return f"{s['mean'] * scale:.{digits}f} ± {s['half_width'] * scale:.{digits}f}"
+
+
+def p_text(p: float) -> str:
+    if p is None or not math.isfinite(p):
+        return "–"
+    return f"{p:.2g}"
+
+
+def verdict_word(diff: float, p: float, positive: str, negative: str, alpha: float = ALPHA) -> str:
+    """Plain words for a two-sided test: which side, or no detectable difference."""
+    if p is None or not math.isfinite(p):
+        return "not enough seeds"
+    if p >= alpha:
+        return "no significant difference"
+    return positive if diff > 0 else negative
+
+
+def last_epoch(df: pd.DataFrame, keys: list[str], epoch: str = "epoch") -> pd.DataFrame:
+    """The final record of every run (runs identified by ``keys``)."""
+    return df.sort_values(epoch, kind="stable").groupby(keys, sort=False).tail(1)
+
+
+def paired_by_seed(df: pd.DataFrame, column: str, value: str, a, b, seed: str = "seed") -> dict:
+    """Paired t-test of value(a) - value(b) over seeds present for both."""
+    wide = df.pivot_table(index=seed, columns=column, values=value, aggfunc="mean")
+    if a not in wide.columns or b not in wide.columns:
+        return {"diff": math.nan, "ci_low": math.nan, "ci_high": math.nan, "n": 0, "p": math.nan}
+    return stats.paired(wide[a].to_numpy(), wide[b].to_numpy())

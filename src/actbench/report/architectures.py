@@ -1,0 +1,165 @@
+"""Report for `architectures`: small proxies for the tutorial's advice by architecture:
+a CNN on MNIST, a byte-level transformer on Python source, a row-by-row RNN, a toy GAN."""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from actbench import stats
+from actbench.report.ablation_common import (ALPHA, ci_text, last_epoch, machines, p_text, paired_by_seed, pretty,
+                                             verdict_word)
+
+STUDY = "architectures"
+
+
+def _cnn(m, ax) -> None:
+    c = m.df[m.df["part"] == "cnn"]
+    if c.empty:
+        return
+    final = last_epoch(c, ["activation", "seed"]).assign(acc=lambda d: 100 * d["test_accuracy"])
+    m.add("cnn.seeds", int(final["seed"].nunique()), "d")
+    m.add("cnn.epochs", int(c["epoch"].max()), "d")
+    m.add("cnn.train_rows", int(c["train_subset"].iloc[0]), ",d")
+    m.add("cnn.channels", str(c["channels"].iloc[0]))
+    comp = stats.compare_to_baseline(final, "activation", "acc", "relu", ALPHA) if "relu" in set(final["activation"]) \
+        else pd.DataFrame()
+    comp = comp.set_index("activation") if not comp.empty else comp
+    rows = []
+    for i, (act, grp) in enumerate(final.groupby("activation", sort=False)):
+        s = stats.mean_ci(grp["acc"])
+        m.add_ci(f"cnn.{act}.test_accuracy_pct", s, ".2f")
+        row = {"activation": pretty(act), "test accuracy % (95% CI)": ci_text(s), "diverged runs": int(grp["diverged"].sum())}
+        if act in getattr(comp, "index", []):
+            r = comp.loc[act]
+            row.update({"minus ReLU (pp)": r["diff"], "p (Welch, Holm)": p_text(r["p_holm"]),
+                        "verdict": verdict_word(r["diff"], r["p_holm"], "better than ReLU", "worse than ReLU")})
+            m.add_comparison(f"cnn.test_accuracy_pct:{act}-relu", r["diff"], r["p_holm"], ".2f")
+        rows.append(row)
+        ax.plot([i] * len(grp), grp["acc"], "o", color="tab:blue", alpha=0.5)
+        ax.errorbar([i], [s["mean"]], yerr=[s["half_width"]] if math.isfinite(s["half_width"]) else None,
+                    fmt="_", color="black", ms=20, capsize=4)
+    m.table("architectures_cnn", pd.DataFrame(rows), digits=3)
+    acts = list(dict.fromkeys(final["activation"]))
+    ax.set_xticks(range(len(acts)), [pretty(a) for a in acts])
+    ax.set(ylabel="test accuracy %", title=f"CNN {c['channels'].iloc[0]} on MNIST")
+
+
+def _lm(m, ax) -> None:
+    lm = m.df[m.df["part"] == "lm"]
+    if lm.empty:
+        return
+    final = last_epoch(lm, ["activation", "seed"], epoch="step")
+    m.add("lm.seeds", int(final["seed"].nunique()), "d")
+    m.add("lm.steps", int(lm["steps"].iloc[0]), ",d")
+    for col, fmt in (("d_model", "d"), ("layers", "d"), ("context", "d"), ("batch", "d"), ("train_bytes", ",d"),
+                     ("val_bytes", ",d")):
+        m.add(f"lm.{col}", int(lm[col].iloc[0]), fmt)
+    m.add("lm.corpus_sha256", str(lm["corpus_sha256"].iloc[0]))
+    m.add("lm.corpus_files", ", ".join(f.split(":")[0] for f in str(lm["corpus_files"].iloc[0]).split(";")))
+    rows = []
+    for act, grp in final.groupby("activation", sort=False):
+        s = stats.mean_ci(grp["val_loss"])
+        m.add_ci(f"lm.{act}.val_loss", s, ".4f")
+        m.add(f"lm.{act}.val_bits_per_byte", s["mean"] / math.log(2), ".3f")
+        m.add(f"lm.{act}.val_perplexity", math.exp(s["mean"]), ".3f")
+        m.add(f"lm.{act}.params", int(grp["params"].iloc[0]), ",d")
+        row = {"feed-forward": pretty(act), "hidden width": str(int(grp["ffn_hidden"].iloc[0])),
+               "parameters": f"{int(grp['params'].iloc[0]):,}", "FFN parameters": f"{int(grp['ffn_params'].iloc[0]):,}",
+               "val loss, nats/byte (95% CI)": ci_text(s, 4), "bits/byte": s["mean"] / math.log(2),
+               "perplexity (per byte)": math.exp(s["mean"]),
+               "next-byte accuracy %": ci_text(stats.mean_ci(100 * grp["val_accuracy"]), 2),
+               "diverged runs": int(grp["diverged"].sum())}
+        if act != "relu":
+            pair = paired_by_seed(final, "activation", "val_loss", "relu", act)
+            row["ReLU minus this (paired)"] = f"{pair['diff']:.4f} (p = {p_text(pair['p'])})"
+            row["verdict"] = verdict_word(pair["diff"], pair["p"], "better than ReLU", "worse than ReLU")
+            m.add_comparison(f"small_transformer.val_loss:relu-{act}", pair["diff"], pair["p"], ".4f")
+        rows.append(row)
+        summ = stats.summarize(lm[(lm["activation"] == act) & (lm["step"] > 0)], "step", "val_loss")
+        ax.plot(summ["step"], summ["mean"], marker="o", ms=3, label=pretty(act))
+        ax.fill_between(summ["step"], summ["ci_low"], summ["ci_high"], alpha=0.2, lw=0)
+    if {"gelu", "swiglu"} <= set(final["activation"]):
+        pair = paired_by_seed(final, "activation", "val_loss", "gelu", "swiglu")
+        m.add_comparison("small_transformer.val_loss:gelu-swiglu", pair["diff"], pair["p"], ".4f")
+    params = final.groupby("activation")["params"].first()
+    m.add("lm.max_param_difference_pct", float(100 * (params.max() - params.min()) / params.min()), ".2g")
+    m.table("architectures_lm", pd.DataFrame(rows), digits=4)
+    ax.set(xlabel="training step", ylabel="validation loss (nats/byte)", title="tiny transformer on stdlib source")
+    ax.legend(fontsize=8)
+
+
+def _rnn(m, ax) -> None:
+    r = m.df[m.df["part"] == "rnn"]
+    if r.empty:
+        return
+    final = last_epoch(r, ["activation", "seed"]).assign(acc=lambda d: 100 * d["test_accuracy"])
+    m.add("rnn.seeds", int(final["seed"].nunique()), "d")
+    m.add("rnn.epochs", int(r["epoch"].max()), "d")
+    m.add("rnn.train_rows", int(r["train_subset"].iloc[0]), ",d")
+    m.add("rnn.hidden", int(r["hidden"].iloc[0]), "d")
+    rows = []
+    for act, grp in final.groupby("activation", sort=False):
+        s = stats.mean_ci(grp["acc"])
+        m.add_ci(f"rnn.{act}.test_accuracy_pct", s, ".2f")
+        m.add(f"rnn.{act}.diverged_runs", int(grp["diverged"].sum()), "d")
+        rows.append({"hidden state": pretty(act), "test accuracy % (95% CI)": ci_text(s),
+                     "diverged runs": int(grp["diverged"].sum())})
+    pair = paired_by_seed(final, "activation", "acc", "tanh", "relu")
+    m.add_comparison("small_rnn.test_accuracy_pct:tanh-relu", pair["diff"], pair["p"], ".2f")
+    rows.append({"hidden state": "tanh minus ReLU (paired)", "test accuracy % (95% CI)":
+                 f"{pair['diff']:.2f} [{pair['ci_low']:.2f}, {pair['ci_high']:.2f}], p = {p_text(pair['p'])}",
+                 "diverged runs": verdict_word(pair["diff"], pair["p"], "tanh better", "ReLU better")})
+    m.table("architectures_rnn", pd.DataFrame(rows))
+    for act, grp in r.groupby("activation", sort=False):
+        summ = stats.summarize(grp.assign(acc=100 * grp["test_accuracy"]), "epoch", "acc")
+        ax.plot(summ["epoch"], summ["mean"], marker="o", label=pretty(act))
+        ax.fill_between(summ["epoch"], summ["ci_low"], summ["ci_high"], alpha=0.2, lw=0)
+    ax.set(xlabel="epoch", ylabel="test accuracy %", title="Elman RNN, MNIST row by row")
+    ax.legend(fontsize=8)
+
+
+def _gan(m, ax) -> None:
+    g = m.df[m.df["part"] == "gan"]
+    if g.empty:
+        return
+    m.add("gan.runs_per_activation", int(len(g) / g["activation"].nunique()), "d")
+    m.add("gan.steps", int(g["steps"].iloc[0]), ",d")
+    rows = []
+    for act, grp in g.groupby("activation", sort=False):
+        ed, modes = stats.mean_ci(grp["energy_distance"]), stats.mean_ci(grp["modes_covered"])
+        q = stats.mean_ci(100 * grp["quality_fraction"])
+        m.add_ci(f"gan.{act}.energy_distance", ed, ".3g")
+        m.add_ci(f"gan.{act}.modes_covered", modes, ".2g")
+        m.add_ci(f"gan.{act}.quality_pct", q, ".3g")
+        rows.append({"activation (both nets)": pretty(act), "energy distance (95% CI)": ci_text(ed, 3),
+                     "modes covered of 8": ci_text(modes, 1), "samples near a mode %": ci_text(q, 1),
+                     "diverged runs": int(grp["diverged"].sum())})
+    pair = paired_by_seed(g, "activation", "energy_distance", "relu", "leaky_relu", seed="run_seed")
+    m.add_comparison("small_gan.energy_distance:relu-leaky_relu", pair["diff"], pair["p"])
+    rows.append({"activation (both nets)": "ReLU minus LeakyReLU (paired)",
+                 "energy distance (95% CI)": f"{pair['diff']:.3f} [{pair['ci_low']:.3f}, {pair['ci_high']:.3f}]",
+                 "modes covered of 8": f"p = {p_text(pair['p'])}",
+                 "samples near a mode %": verdict_word(pair["diff"], pair["p"], "LeakyReLU better", "ReLU better"),
+                 "diverged runs": ""})
+    m.table("architectures_gan", pd.DataFrame(rows))
+    acts = list(dict.fromkeys(g["activation"]))
+    data = [g.loc[g["activation"] == a, "energy_distance"].dropna().to_numpy() for a in acts]
+    ax.boxplot(data, tick_labels=[pretty(a) for a in acts])
+    for i, d in enumerate(data):
+        ax.plot(np.full(len(d), i + 1), d, "o", alpha=0.5, color="tab:blue")
+    ax.set(yscale="log", ylabel="energy distance to real samples", title="toy GAN, ring of 8 Gaussians")
+
+
+def build(results_dir, out_dir, book) -> None:
+    for m in machines(results_dir, STUDY, out_dir, book):
+        fig, axes = plt.subplots(1, 4, figsize=(20, 4))
+        _cnn(m, axes[0])
+        _lm(m, axes[1])
+        _rnn(m, axes[2])
+        _gan(m, axes[3])
+        fig.tight_layout()
+        m.figure("architectures", fig)

@@ -1,0 +1,141 @@
+"""Report for `init_pairing`: the variances torch.nn.init draws, the §7.1 one-layer example,
+activation statistics through depth at initialisation, and MNIST accuracy per activation x init."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import matplotlib.pyplot as plt
+import seaborn as sns
+
+from actbench import activations, stats
+from actbench.report.ablation_common import ci_text, last_epoch, machines, pretty
+
+STUDY = "init_pairing"
+INITS = ["xavier", "he", "lecun", "torch_default"]
+WEIGHT_QUANTITIES = {
+    "xavier_uniform.weight_var:100x256": ("Xavier-uniform Var(W), Linear(100, 256)", 2 / 356),
+    "xavier_uniform.weight_var_times_fan_in:square": ("Xavier-uniform Var(W)·fan_in, square layer", 1.0),
+    "kaiming_normal_relu.weight_var_times_fan_in": ("He-normal (ReLU) Var(W)·fan_in", 2.0),
+    "kaiming_normal_leaky:0.01.weight_var_times_fan_in": ("He-normal (LeakyReLU 0.01) Var(W)·fan_in", 2 / 1.0001),
+    "torch.nn.Linear.default_weight_var:100x256": ("PyTorch default Var(W), Linear(100, 256)", 1 / 300),
+}
+PLOTTED = ["sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu", "silu", "mish", "softplus"]
+
+
+def _variances(m) -> None:
+    df = m.df
+    rows = []
+    for q, (label, formula) in WEIGHT_QUANTITIES.items():
+        s = stats.mean_ci(df.loc[df["quantity"] == q, "value"])
+        m.add_ci(q, s, ".4g")
+        rows.append({"quantity": label, "formula": formula, "measured (95% CI)": ci_text(s, 5)})
+    for init in ("xavier", "he"):
+        for q in ("pre_activation_var", "activation_var", "activation_second_moment"):
+            key = f"relu_{init}_100x100.{q}"
+            s = stats.mean_ci(df.loc[df["quantity"] == key, "value"])
+            m.add_ci(key, s, ".3g")
+            rows.append({"quantity": f"§7.1 example, {init}: {q.replace('_', ' ')}", "formula": float("nan"),
+                         "measured (95% CI)": ci_text(s, 4)})
+    m.table("init_pairing_variances", pd.DataFrame(rows), digits=4)
+
+
+def _depth(m) -> None:
+    f = m.df[m.df["quantity"] == "forward"].copy()
+    if f.empty:
+        return
+    depth = int(f["layer"].max())
+    m.add("depth", depth, "d")
+    m.add("width", int(f["width"].iloc[0]), "d")
+    m.add("stat_seeds", int(f["seed"].nunique()), "d")
+    last = f[f["layer"] == depth]
+    # geometric mean over seeds of the last layer's second moment
+    table = {}
+    for (act, init), grp in last.groupby(["activation", "init"], sort=False):
+        g = stats.log10_summary(grp["second_moment"])
+        table.setdefault(act, {})[init] = g["geo_mean"]
+        m.add(f"{act}_{init}.depth:{depth}.activation_second_moment", g["geo_mean"], ".3g")
+    rows = []
+    for act, by_init in table.items():
+        row = {"activation": pretty(act), "registry init": activations.get(act).init}
+        row.update({i: by_init.get(i, float("nan")) for i in INITS})
+        rows.append(row)
+    m.table("init_pairing_depth", pd.DataFrame(rows), digits=3)
+
+    # Claim: with ReLU, Xavier shrinks the signal with depth, He keeps it.
+    relu = last[last["activation"] == "relu"]
+    he = np.log10(relu.loc[relu["init"] == "he", "second_moment"].clip(lower=1e-300))
+    xa = np.log10(relu.loc[relu["init"] == "xavier", "second_moment"].clip(lower=1e-300))
+    w = stats.welch(he, xa)
+    m.add_comparison(f"depth:{depth}.relu_second_moment_log10_he_minus_xavier", w["diff"], w["p"])
+    # Claim: GELU under He init keeps the statistics "like ReLU": per-layer ratio of second moments.
+    for act in ("gelu", "relu", "silu"):
+        sub = f[(f["activation"] == act) & (f["init"] == "he")]
+        per_seed = []
+        for _, grp in sub.groupby("seed"):
+            grp = grp.sort_values("layer")
+            m0, mL = grp["second_moment"].iloc[0], grp["second_moment"].iloc[-1]
+            per_seed.append((mL / m0) ** (1 / depth) if m0 > 0 and mL > 0 else np.nan)
+        m.add_ci(f"{act}_he.activation_second_moment_ratio_per_layer", stats.mean_ci(per_seed), ".3g")
+
+    plot = f[f["activation"].isin(PLOTTED)].copy()
+    plot["second_moment"] = plot["second_moment"].where(np.isfinite(plot["second_moment"]) &
+                                                        (plot["second_moment"] > 0))
+    plot["activation"] = plot["activation"].map(pretty)
+    grid = sns.relplot(data=plot, x="layer", y="second_moment", hue="activation", col="init", col_order=INITS,
+                       kind="line", estimator="median", errorbar=("pi", 80), height=3.2, aspect=1.0,
+                       palette="tab10", facet_kws={"sharey": True})
+    grid.set(yscale="log")
+    grid.set_axis_labels("layer", "E[a²] (median over seeds)")
+    grid.set_titles("{col_name}")
+    grid.figure.suptitle(f"Second moment of the activations at initialisation, width "
+                         f"{int(f['width'].iloc[0])}, N(0, 1) input", y=1.04)
+    m.figure("init_pairing_depth", grid.figure)
+
+
+def _training(m) -> None:
+    t = m.df[m.df["quantity"] == "train"]
+    if t.empty:
+        return
+    final = last_epoch(t, ["activation", "init", "seed"])
+    m.add("train_seeds", int(final["seed"].nunique()), "d")
+    m.add("train_epochs", int(t["epoch"].max()), "d")
+    m.add("train_depth", int(t["train_depth"].iloc[0]), "d")
+    m.add("train_width", int(t["train_width"].iloc[0]), "d")
+    m.add("train_rows", int(t["train_subset"].iloc[0]), ",d")
+    m.add("test_rows", int(t["test_subset"].iloc[0]), ",d")
+    rows, heat = [], {}
+    for act, grp in final.groupby("activation", sort=False):
+        rec = activations.get(act).init
+        row = {"activation": pretty(act), "registry init": rec}
+        means = {}
+        for init in INITS:
+            s = stats.mean_ci(100 * grp.loc[grp["init"] == init, "test_accuracy"])
+            m.add_ci(f"{act}_{init}.test_accuracy_pct", s, ".1f")
+            row[init] = ci_text(s, 1)
+            means[init] = s["mean"]
+        heat[pretty(act)] = means
+        best = max(means, key=lambda k: means[k] if np.isfinite(means[k]) else -1)
+        # Is the registry's init significantly worse than the best init for this activation?
+        w = stats.welch(grp.loc[grp["init"] == best, "test_accuracy"], grp.loc[grp["init"] == rec, "test_accuracy"])
+        row["best init"] = best
+        row["registry init vs best"] = ("is the best" if best == rec else
+                                        "worse (p < 0.05)" if w["p"] < 0.05 else "no significant difference")
+        row["diverged runs"] = int(grp["diverged"].sum())
+        rows.append(row)
+    m.table("init_pairing_accuracy", pd.DataFrame(rows))
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    sns.heatmap(pd.DataFrame(heat).T[INITS], annot=True, fmt=".1f", cmap="viridis", ax=ax,
+                cbar_kws={"label": "test accuracy % (mean over seeds)"})
+    ax.set_xlabel("initialisation")
+    ax.set_ylabel("")
+    ax.set_title(f"MNIST, {int(t['train_depth'].iloc[0])} hidden layers, {int(t['epoch'].max())} epochs")
+    fig.tight_layout()
+    m.figure("init_pairing_accuracy", fig)
+
+
+def build(results_dir, out_dir, book) -> None:
+    for m in machines(results_dir, STUDY, out_dir, book):
+        _variances(m)
+        _depth(m)
+        _training(m)

@@ -1,0 +1,406 @@
+"""Report for the `kernels` study: per machine, time vs size per provider, bandwidth vs the
+copy roofline, allocating vs preallocated, relative cost vs ReLU beside the tutorial's
+tables; the tutorial's "1 billion activations on an A100" beside the physical floor.
+
+Writes ``tables/kernels-machines.md``: one content tab per machine found in results/
+(figures, tables and numbers inside), which docs/kernels.md includes, so a new machine
+appears on the page without editing it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from actbench import stats
+from actbench.claims import load_claims
+from actbench.report.common import markdown_table, save_figure, write_table
+from actbench.results import atomic_write_text, read_parquet
+
+STUDY = "kernels"
+COPY = "copy"
+BASELINE = "relu"
+CANONICAL_PROVIDER = "eager"  # what a PyTorch user runs: F.gelu etc.
+CACHE_RESIDENT_LOG2 = 16
+BILLION = 1e9
+
+# HBM bandwidth in TB/s from NVIDIA's datasheets: "NVIDIA A100 Tensor Core GPU" datasheet
+# (2021: 40GB 1,555 GB/s; 80GB SXM 2,039 GB/s), "NVIDIA H100 Tensor Core GPU" datasheet
+# (H100 SXM 3.35 TB/s), NVIDIA H200 Tensor Core GPU datasheet (2024: 4.8 TB/s).
+DATASHEET_TBPS = {"A100 40GB": 1.555, "A100 80GB SXM": 2.039, "H100 SXM": 3.35, "H200": 4.8}
+
+# The tutorial's operation counts (its §2.2 table and the per-activation cost boxes of §3).
+# Its claimed relative costs are read from claims.yaml, not repeated here.
+TUTORIAL_OPS = {
+    "2.2": {"relu": 2, "leaky_relu": 3, "tanh": 15, "sigmoid": 12, "elu": 10, "gelu": 25, "silu": 18},
+    "3": {"sigmoid": 15, "tanh": 18, "leaky_relu": 3, "prelu": 4, "elu": 18, "gelu": 40, "gelu_tanh": 25,
+          "silu": 25, "mish": 35},
+}
+ABOVE_COPY = 1.05  # fractions of copy bandwidth above this are counted on the page
+MODE_SHORT = {"forward": "fwd", "backward": "bwd", "forward+backward": "fwd+bwd"}
+
+
+# --- selections ---------------------------------------------------------------------------
+def timed(df: pd.DataFrame) -> pd.DataFrame:
+    return df[(df["status"] == "ok") & df["median_s"].notna()]
+
+
+def reference_slice(df: pd.DataFrame) -> dict:
+    """The slice the headline numbers come from: float32 (else the first dtype), the most
+    threads, the largest size."""
+    ok = timed(df)
+    dtype = "float32" if (ok["dtype"] == "float32").any() else ok["dtype"].iloc[0]
+    ok = ok[ok["dtype"] == dtype]
+    return {"dtype": dtype, "threads": int(ok["threads"].max()), "numel": int(ok["numel"].max())}
+
+
+def cell(df, **where) -> pd.DataFrame:
+    mask = np.ones(len(df), dtype=bool)
+    for k, v in where.items():
+        mask &= (df[k] == v).to_numpy()
+    return df[mask]
+
+
+def claimed_relative_costs() -> dict[str, dict[str, float]]:
+    """activation -> {tutorial section: claimed fwd+bwd cost relative to ReLU} from claims.yaml."""
+    out: dict[str, dict[str, float]] = {}
+    for claim in load_claims():
+        metric = claim["metric"]
+        if claim["study"] == STUDY and metric.endswith(".fwd_bwd_time_ratio_vs_relu"):
+            out.setdefault(metric.split(".")[0], {})[claim["section"]] = float(claim["claimed"])
+    return out
+
+
+def a100_claims() -> dict[str, float]:
+    """The tutorial's A100 forward times for 1e9 values (ms): ReLU's time times each ratio."""
+    relu_ms, ratios = None, {}
+    for claim in load_claims():
+        metric = claim["metric"]
+        if claim["study"] != STUDY:
+            continue
+        if metric == "relu.fwd_ms:1e9_fp32":
+            relu_ms = float(claim["claimed"])
+        elif metric.endswith(".fwd_time_ratio_vs_relu:1e9_fp32"):
+            ratios[metric.split(".")[0]] = float(claim["claimed"])
+    if relu_ms is None:
+        return {}
+    return {BASELINE: relu_ms, **{name: relu_ms * r for name, r in ratios.items()}}
+
+
+# --- numbers for the ledger and the page ---------------------------------------------------
+def record_numbers(df: pd.DataFrame, hw: str, book, source: str) -> None:
+    ok = timed(df)
+    ref = reference_slice(df)
+    on_gpu = (ok["device"] == "cuda").any()
+    base = cell(ok, dtype=ref["dtype"], threads=ref["threads"], numel=ref["numel"])
+    add = lambda key, value, fmt=".3g": book.add(f"{STUDY}.{hw}.{key}", value, fmt=fmt, source=source, hw=hw)  # noqa: E731
+    add("reference.dtype", ref["dtype"])
+    add("reference.threads", ref["threads"], "d")
+    add("reference.log2_numel", int(np.log2(ref["numel"])), "d")
+    add("timings", int(len(ok)), "d")
+    add("noisy_pct", 100 * float(ok["noisy"].mean()), ".0f")
+    above = ok[(ok["activation"] != COPY) & (ok["copy_fraction"] > ABOVE_COPY)]
+    add("above_copy_pct", 100 * len(above) / max(len(ok), 1), ".0f")
+    copy = cell(base, activation=COPY)
+    if len(copy):
+        add("copy_gbps", float(copy["copy_gbps"].iloc[0]), ".0f")
+    eager = cell(base, provider=CANONICAL_PROVIDER)
+    for mode, metric in (("forward+backward", "fwd_bwd_time_ratio_vs_relu"), ("forward", "fwd_time_ratio_vs_relu")):
+        for _, r in cell(eager, mode=mode).iterrows():
+            add(f"{r['activation']}.{metric}", float(r["ratio_vs_relu"]), ".2f")
+    for _, r in cell(base, mode="forward").iterrows():
+        add(f"{r['activation']}.{r['provider']}.fwd_copy_pct", 100 * float(r["copy_fraction"]), ".0f")
+    # Allocating (eager) over preallocated (eager_out) forward time: the page-fault lesson.
+    alloc = cell(base, mode="forward").pivot_table(index="activation", columns="provider", values="median_s")
+    if {"eager", "eager_out"} <= set(alloc.columns):
+        ratio = (alloc["eager"] / alloc["eager_out"]).dropna()
+        if len(ratio):
+            add("alloc_over_prealloc.median", float(ratio.median()), ".1f")
+            add("alloc_over_prealloc.max", float(ratio.max()), ".1f")
+    if on_gpu:  # the tutorial's A100 claims compare only with GPUs
+        scale = BILLION / ref["numel"]
+        for _, r in cell(eager, mode="forward").iterrows():
+            if r["activation"] == BASELINE:
+                add(f"{BASELINE}.fwd_ms:1e9_fp32", 1e3 * float(r["median_s"]) * scale, ".2f")
+            add(f"{r['activation']}.fwd_time_ratio_vs_relu:1e9_fp32", float(r["ratio_vs_relu"]), ".2f")
+    # Direction claims: paired t-test on log10 times over matched (dtype, size, threads) cells.
+    fb = cell(ok, provider=CANONICAL_PROVIDER, mode="forward+backward")
+    rec = paired_direction(fb, "silu", "hardswish")
+    if rec is not None:
+        add("silu_vs_hardswish.fwd_bwd_time", rec, ".2f")
+    if not on_gpu:
+        rec = paired_direction(cell(ok, provider=CANONICAL_PROVIDER, mode="forward"), "gelu", BASELINE)
+        if rec is not None:
+            add("cpu.gelu_vs_relu.fwd_time", rec, ".2f")
+
+
+def paired_direction(df: pd.DataFrame, slower: str, faster: str) -> dict | None:
+    """effect = mean log10(t_slower / t_faster) over matched cells, with the paired t-test's p."""
+    wide = df.pivot_table(index=["dtype", "numel", "threads"], columns="activation", values="median_s")
+    if slower not in wide or faster not in wide:
+        return None
+    pair = wide[[slower, faster]].dropna()
+    if len(pair) < 2:
+        return None
+    test = stats.paired(np.log10(pair[slower]), np.log10(pair[faster]))
+    return stats.comparison_record(test["diff"], test["p"])
+
+
+# --- figures ------------------------------------------------------------------------------
+def _log2_axis(ax) -> None:
+    ax.set_xscale("log", base=2)
+
+
+def figure_time(df: pd.DataFrame, hw: str, ref: dict, path: Path) -> None:
+    same = cell(timed(df), dtype=ref["dtype"], threads=ref["threads"])
+    sel, copy = cell(same, mode="forward"), cell(same, activation=COPY)
+    acts = list(dict.fromkeys(sel["activation"]))
+    grid = sns.relplot(data=sel, x="numel", y="median_s", hue="provider",
+                       col="activation", col_wrap=5, col_order=acts, kind="line", marker="o",
+                       height=2.1, aspect=1.15, facet_kws={"sharey": True})
+    for ax in grid.axes.flat:
+        ax.plot(copy["numel"], copy["median_s"], color="black", ls="--", lw=1, label="copy")
+        _log2_axis(ax)
+        ax.set_yscale("log")
+    grid.set_titles("{col_name}")
+    grid.set_axis_labels("elements", "forward time (s)")
+    grid.figure.suptitle(f"{hw}: forward time, {ref['dtype']}, threads={ref['threads']} (dashed: copy)", y=1.02)
+    save_figure(grid.figure, path)
+
+
+def figure_roofline(df: pd.DataFrame, hw: str, ref: dict, path: Path) -> None:
+    sel = cell(timed(df), dtype=ref["dtype"], threads=ref["threads"])
+    copy = cell(sel, activation=COPY)
+    data = sel[sel["activation"] != COPY]
+    providers = list(dict.fromkeys(data["provider"]))
+    modes = [m for m in MODE_SHORT if m in set(data["mode"])]
+    fig, axes = plt.subplots(len(providers), len(modes), figsize=(4.2 * len(modes), 2.8 * len(providers)),
+                             sharex=True, sharey=True, squeeze=False)
+    palette = dict(zip(dict.fromkeys(data["activation"]), sns.color_palette("husl", data["activation"].nunique())))
+    for i, provider in enumerate(providers):
+        for j, mode in enumerate(modes):
+            ax = axes[i][j]
+            for name, grp in cell(data, provider=provider, mode=mode).groupby("activation", sort=False):
+                ax.plot(grp["numel"], grp["gbps"], marker=".", lw=1, color=palette[name], label=name)
+            ax.plot(copy["numel"], copy["copy_gbps"], color="black", lw=2, ls="--", label="copy")
+            _log2_axis(ax)
+            ax.set_yscale("log")
+            ax.set_title(f"{provider}, {MODE_SHORT[mode]}", fontsize=9)
+            if j == 0:
+                ax.set_ylabel("effective GB/s")
+            if i == len(providers) - 1:
+                ax.set_xlabel("elements")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8)
+    fig.suptitle(f"{hw}: effective bandwidth vs the copy roofline, {ref['dtype']}, threads={ref['threads']}")
+    fig.tight_layout()
+    save_figure(fig, path)
+
+
+def figure_allocation(df: pd.DataFrame, hw: str, ref: dict, path: Path) -> bool:
+    sel = cell(timed(df), dtype=ref["dtype"], mode="forward")
+    wide = sel[sel["provider"].isin(["eager", "eager_out"])].pivot_table(
+        index=["activation", "threads", "numel"], columns="provider", values="median_s")
+    if not {"eager", "eager_out"} <= set(wide.columns):
+        return False
+    ratio = (wide["eager"] / wide["eager_out"]).dropna().rename("ratio").reset_index()
+    grid = sns.relplot(data=ratio, x="numel", y="ratio", hue="activation", col="threads", kind="line",
+                       marker="o", height=3.0, aspect=1.3)
+    for ax in grid.axes.flat:
+        _log2_axis(ax)
+        ax.axhline(1.0, color="black", lw=1, ls="--")
+    grid.set_axis_labels("elements", "allocating / preallocated time")
+    grid.figure.suptitle(f"{hw}: what a naive benchmark measures (forward, {ref['dtype']})", y=1.03)
+    save_figure(grid.figure, path)
+    return True
+
+
+def figure_relative_cost(table: pd.DataFrame, hw: str, path: Path) -> None:
+    cols = [c for c in table.columns if c.startswith("claimed") or c.startswith("measured")]
+    long = table.melt(id_vars="activation", value_vars=cols, var_name="source", value_name="cost vs ReLU").dropna()
+    fig, ax = plt.subplots(figsize=(9, 3.6))
+    sns.barplot(data=long, x="activation", y="cost vs ReLU", hue="source", ax=ax)
+    ax.axhline(1.0, color="black", lw=1)
+    ax.set_yscale("log")
+    ax.tick_params(axis="x", rotation=40)
+    ax.legend(fontsize=7, loc="upper left")
+    ax.set_title(f"{hw}: forward+backward cost relative to ReLU, tutorial vs measured")
+    save_figure(fig, path)
+
+
+# --- tables -------------------------------------------------------------------------------
+def relative_cost_table(df: pd.DataFrame, ref: dict) -> pd.DataFrame:
+    ok = cell(timed(df), dtype=ref["dtype"], threads=ref["threads"], mode="forward+backward")
+    claimed = claimed_relative_costs()
+    acts = [a for a in dict.fromkeys(ok["activation"]) if a != COPY]
+    small = ok[ok["numel"] == 2**CACHE_RESIDENT_LOG2]
+    rows = []
+    for name in acts:
+        row = {"activation": name,
+               "ops (tutorial §2.2)": TUTORIAL_OPS["2.2"].get(name),
+               "claimed (§2.2)": claimed.get(name, {}).get("2.2"),
+               "ops (tutorial §3)": TUTORIAL_OPS["3"].get(name),
+               "claimed (§3)": next((v for s, v in claimed.get(name, {}).items() if s.startswith("3")), None)}
+        for provider in ("eager", "eager_out", "compile", "triton"):
+            top = cell(ok, activation=name, provider=provider, numel=ref["numel"])
+            if provider in set(ok["provider"]):
+                row[f"measured {provider}, 2^{int(np.log2(ref['numel']))}"] = (
+                    float(top["ratio_vs_relu"].iloc[0]) if len(top) else None)
+        res = cell(small, activation=name, provider=CANONICAL_PROVIDER)
+        if len(small):
+            row[f"measured eager, 2^{CACHE_RESIDENT_LOG2}"] = float(res["ratio_vs_relu"].iloc[0]) if len(res) else None
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _spread(r) -> str:
+    ms = 1e3
+    return f"{r['median_s'] * ms:.3g} [{r['p20_s'] * ms:.3g}–{r['p80_s'] * ms:.3g}]{' ⚠' if r['noisy'] else ''}"
+
+
+def detail_table(df: pd.DataFrame, ref: dict) -> pd.DataFrame:
+    ok = cell(timed(df), dtype=ref["dtype"], threads=ref["threads"], numel=ref["numel"])
+    rows = []
+    for (name, provider), grp in ok[ok["activation"] != COPY].groupby(["activation", "provider"], sort=False):
+        row = {"activation": name, "provider": provider}
+        by_mode = grp.set_index("mode")
+        for mode, short in MODE_SHORT.items():
+            if mode in by_mode.index:
+                r = by_mode.loc[mode]
+                row[f"{short} ms [p20–p80]"] = _spread(r)
+                row[f"{short} % copy"] = 100 * float(r["copy_fraction"])
+        if "forward+backward" in by_mode.index:
+            row["fwd+bwd vs ReLU"] = float(by_mode.loc["forward+backward", "ratio_vs_relu"])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def copy_table(df: pd.DataFrame) -> pd.DataFrame:
+    copy = timed(df)
+    copy = copy[copy["activation"] == COPY]
+    top = copy[copy["numel"] == copy["numel"].max()]
+    return pd.DataFrame({"dtype": top["dtype"], "threads": top["threads"],
+                         "elements": [f"2^{int(np.log2(n))}" for n in top["numel"]],
+                         "copy ms [p20–p80]": [_spread(r) for _, r in top.iterrows()],
+                         "copy GB/s": top["copy_gbps"]})
+
+
+def gpu_target_table(df: pd.DataFrame) -> pd.DataFrame:
+    """Issue targets for the Triton kernels: forward >= 90 %, backward >= 85 % of copy at >= 2^26."""
+    ok = timed(df)
+    ok = ok[(ok["numel"] >= 2**26) & ok["dtype"].isin(["float32", "bfloat16"])]
+    if not (ok["provider"] == "triton").any():
+        return pd.DataFrame()
+    top = ok[ok["numel"] == ok["numel"].max()]
+    rows = []
+    for (name, dtype), grp in top[top["activation"] != COPY].groupby(["activation", "dtype"], sort=False):
+        g = grp.set_index(["provider", "mode"])
+        get = lambda p, m, c: float(g[c].get((p, m), np.nan))  # noqa: E731
+        fwd, bwd = get("triton", "forward", "copy_fraction"), get("triton", "backward", "copy_fraction")
+        rows.append({"activation": name, "dtype": dtype,
+                     "triton fwd % copy": 100 * fwd, "triton bwd % copy": 100 * bwd,
+                     "target met": bool(fwd >= 0.90 and bwd >= 0.85),
+                     "triton/compile fwd": get("triton", "forward", "median_s") / get("compile", "forward", "median_s"),
+                     "triton/compile bwd": get("triton", "backward", "median_s") / get("compile", "backward", "median_s")})
+    return pd.DataFrame(rows)
+
+
+def billion_table(machines: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The tutorial's A100 times for 1e9 float32 values, the bandwidth floor on datasheet GPUs,
+    and each machine's measured forward time extrapolated from its largest size."""
+    claims = a100_claims()
+    n_bytes = 2 * BILLION * 4  # forward: read 4 B and write 4 B per value
+    rows = []
+    for name, claimed_ms in claims.items():
+        row = {"activation": name, "tutorial, A100 (ms)": claimed_ms}
+        for gpu, tbps in DATASHEET_TBPS.items():
+            row[f"floor {gpu} (ms)"] = n_bytes / (tbps * 1e12) * 1e3
+        for hw, df in machines.items():
+            ref = reference_slice(df)
+            fwd = cell(timed(df), dtype="float32", threads=ref["threads"], numel=ref["numel"], mode="forward")
+            best = fwd[fwd["activation"] == name]
+            copy = fwd[fwd["activation"] == COPY]
+            if len(best):
+                scale = BILLION / ref["numel"]
+                row[f"{hw}: best provider (ms)"] = 1e3 * float(best["median_s"].min()) * scale
+                if len(copy):
+                    row[f"{hw}: copy floor (ms)"] = 1e3 * float(copy["median_s"].iloc[0]) * scale
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _indent(text: str, spaces: int = 4) -> str:
+    pad = " " * spaces
+    return "\n".join(pad + line if line.strip() else "" for line in text.splitlines()) + "\n"
+
+
+def machine_tab(hw: str, df: pd.DataFrame, out_dir: Path) -> str:
+    """The Markdown of one machine's tab (figures and tables generated from its results)."""
+    ref = reference_slice(df)
+    figures = out_dir / "figures"
+    figure_time(df, hw, ref, figures / f"kernels-time-{hw}.svg")
+    figure_roofline(df, hw, ref, figures / f"kernels-roofline-{hw}.svg")
+    has_alloc = figure_allocation(df, hw, ref, figures / f"kernels-alloc-{hw}.svg")
+    relative = relative_cost_table(df, ref)
+    figure_relative_cost(relative, hw, figures / f"kernels-relative-{hw}.svg")
+    ok = timed(df)
+    device = "CUDA GPU" if (ok["device"] == "cuda").any() else "CPU"
+    method = ok["method"].iloc[0]
+    above = ok[(ok["activation"] != COPY) & (ok["copy_fraction"] > ABOVE_COPY)]
+    parts = [
+        f"**{device}**, timed with `{method}`; {len(ok)} timings, "
+        f"{100 * ok['noisy'].mean():.0f}% of them noisy (IQR/median > 10%, marked ⚠); "
+        f"{len(above)} report more than {ABOVE_COPY:.0%} of the copy bandwidth. "
+        f"Headline slice: {ref['dtype']}, threads = {ref['threads']} (0 = GPU), "
+        f"2^{int(np.log2(ref['numel']))} elements.",
+        "**Copy bandwidth (the roofline), largest size:**", markdown_table(copy_table(df)),
+        f"![Forward time vs size per provider on {hw}](generated/figures/kernels-time-{hw}.svg)",
+        f"![Effective bandwidth vs the copy roofline on {hw}](generated/figures/kernels-roofline-{hw}.svg)",
+    ]
+    if has_alloc:
+        parts.append(f"![Allocating over preallocated forward time on {hw}](generated/figures/kernels-alloc-{hw}.svg)")
+    parts += [
+        "**Forward+backward cost relative to ReLU**: the tutorial's operation counts and claimed "
+        "relative costs beside the measured time ratios (same provider, dtype, size, threads):",
+        markdown_table(relative, digits=3),
+        f"![Relative cost vs ReLU on {hw}](generated/figures/kernels-relative-{hw}.svg)",
+    ]
+    targets = gpu_target_table(df)
+    if len(targets):
+        missed = targets[~targets["target met"]]
+        parts += ["**Triton kernels against the targets** (forward ≥ 90 %, backward ≥ 85 % of copy "
+                  "bandwidth at the largest size ≥ 2^26):", markdown_table(targets, digits=3),
+                  ("Missed: " + ", ".join(f"{r.activation} ({r.dtype})" for r in missed.itertuples()) + "."
+                   if len(missed) else "Every activation meets both targets.")]
+    details = markdown_table(detail_table(df, ref), digits=3)
+    parts.append(f'??? note "Every provider at 2^{int(np.log2(ref["numel"]))} elements: median [p20–p80] '
+                 f'and fraction of copy bandwidth"\n\n' + _indent(details))
+    return f'=== "{hw}"\n\n' + "".join(_indent(p) + "\n" for p in parts)
+
+
+def build(results_dir: Path, out_dir: Path, book) -> None:
+    machines = {}
+    for path in sorted(Path(results_dir).glob(f"*/{STUDY}.parquet")):
+        hw = path.parent.name
+        if not book.use_machine(hw):
+            continue
+        df = read_parquet(path)
+        if timed(df).empty:
+            continue
+        machines[hw] = df
+        record_numbers(df, hw, book, f"results/{hw}/{STUDY}.parquet")
+    if not machines:
+        return
+    for gpu, tbps in DATASHEET_TBPS.items():
+        key = gpu.lower().replace(" ", "_")
+        book.add(f"{STUDY}.datasheet_tbps.{key}", tbps, fmt=".4g", source="NVIDIA datasheets")
+        book.add(f"{STUDY}.floor_ms_1e9_fp32_fwd.{key}", 2 * BILLION * 4 / (tbps * 1e12) * 1e3, fmt=".2f",
+                 source="2 x 4 bytes x 1e9 / datasheet bandwidth")
+    tables = out_dir / "tables"
+    write_table(billion_table(machines), tables / "kernels-billion.md", digits=3)
+    tabs = "".join(machine_tab(hw, df, out_dir) for hw, df in machines.items())
+    atomic_write_text(tables / "kernels-machines.md", tabs)

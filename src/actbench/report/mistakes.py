@@ -1,0 +1,233 @@
+"""Report for `mistakes`: the tutorial's common mistakes 1, 2, 3, 5 and 6, measured."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from actbench import stats
+from actbench.report.ablation_common import ci_text, last_epoch, machines, p_text, paired_by_seed, verdict_word
+
+STUDY = "mistakes"
+# The training losses the tutorial prints for Mistake 1 (epoch -> loss), quoted for the figure.
+TUTORIAL_MISTAKE1 = {"sigmoid": {1: 2.1234, 2: 1.9876, 3: 1.9823, 4: 1.9821},
+                     "relu": {1: 2.0234, 2: 1.4567, 3: 0.8912, 10: 0.1234}}
+BIG = "[1000,1001,1002]"
+# The tutorial explains Mistake 1 with the plain gradient step (change = learning rate x
+# gradient), so the ledger reads the SGD runs; the Adam runs are shown beside them.
+LEDGER_OPTIMIZER = "sgd"
+
+
+def _softmax(m) -> None:
+    s = m.df[m.df["part"] == "softmax"]
+    if s.empty:
+        return
+    rows = []
+    for _, r in s.iterrows():
+        if r["mistake"] == "softmax_temperature":
+            m.add(f"softmax.temperature:{r['temperature']:g}.prob:{int(r['index'])}", float(r["value"]), ".4f")
+            rows.append({"case": f"softmax([2, 1, 0.1] / T), T = {r['temperature']:g}", "output": int(r["index"]),
+                         "value": float(r["value"])})
+        elif r["quantity"] == "nan_count":
+            m.add(f"softmax.{r['variant']}.nan_count:{BIG}", float(r["value"]), "g")
+        else:
+            m.add(f"softmax.{r['variant']}.prob:{int(r['index'])}:{BIG}", float(r["value"]), ".4f")
+            rows.append({"case": f"{r['variant']} softmax of [1000, 1001, 1002] (float32)",
+                         "output": int(r["index"]), "value": float(r["value"])})
+    m.table("mistakes_softmax", pd.DataFrame(rows), digits=4)
+
+
+def _mistake1(m) -> None:
+    t = m.df[m.df["part"] == "mistake1"]
+    if t.empty:
+        return
+    m.add("mistake1.seeds", int(t["seed"].nunique()), "d")
+    m.add("mistake1.epochs", int(t["epoch"].max()), "d")
+    m.add("mistake1.train_rows", int(t["train_subset"].iloc[0]), ",d")
+    for (opt, act), grp in t.groupby(["optimizer", "activation"], sort=False):
+        for epoch, eg in grp[grp["epoch"] > 0].groupby("epoch"):
+            s = stats.mean_ci(eg["train_loss"])
+            m.add_ci(f"mistake1.{opt}.{act}.train_loss_epoch:{int(epoch)}", s, ".4f")
+            if opt == LEDGER_OPTIMIZER:
+                m.add(f"mistake1.{act}.train_loss_epoch:{int(epoch)}", s["mean"], ".4f")
+        m.add_ci(f"mistake1.{opt}.{act}.final_test_accuracy_pct",
+                 stats.mean_ci(100 * last_epoch(grp, ["seed"])["test_accuracy"]), ".2f")
+    for act, grp in t[t["epoch"] == 0].groupby("activation", sort=False):  # same init for both optimisers
+        m.add(f"mistake1.{act}.input_layer_grad_at_init", float(grp["input_grad_at_init"].mean()), ".3g")
+        m.add(f"mistake1.{act}.input_over_output_grad_at_init",
+              float((grp["input_grad_at_init"] / grp["output_grad_at_init"]).mean()), ".3g")
+    for opt in ("adam", "sgd"):
+        at3 = t[(t["optimizer"] == opt) & (t["epoch"] == 3)]
+        pair = paired_by_seed(at3, "activation", "train_loss", "sigmoid", "relu")
+        name = "mistake1.train_loss_epoch:3:sigmoid-relu"
+        m.add_comparison(name if opt == LEDGER_OPTIMIZER else f"mistake1.{opt}.train_loss_epoch:3:sigmoid-relu",
+                         pair["diff"], pair["p"], ".3f")
+
+    epochs = sorted(int(e) for e in t["epoch"].unique() if e > 0)
+    rows = []
+    for e in epochs:
+        row = {"epoch": e}
+        for opt in ("adam", "sgd"):
+            for act in ("sigmoid", "relu"):
+                sub = t[(t["optimizer"] == opt) & (t["activation"] == act) & (t["epoch"] == e)]
+                row[f"{act}, {opt}"] = ci_text(stats.mean_ci(sub["train_loss"]), 3)
+        for act in ("sigmoid", "relu"):
+            row[f"tutorial {act}"] = TUTORIAL_MISTAKE1[act].get(e, float("nan"))
+        rows.append(row)
+    m.table("mistakes_mistake1", pd.DataFrame(rows))
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), sharey=True)
+    for ax, opt in zip(axes, ("adam", "sgd")):
+        for act, color in (("sigmoid", "tab:red"), ("relu", "tab:blue")):
+            sub = t[(t["optimizer"] == opt) & (t["activation"] == act) & (t["epoch"] > 0)]
+            summ = stats.summarize(sub, "epoch", "train_loss")
+            ax.plot(summ["epoch"], summ["mean"], color=color, label=f"{act} (ours)")
+            ax.fill_between(summ["epoch"], summ["ci_low"], summ["ci_high"], color=color, alpha=0.2, lw=0)
+            tut = TUTORIAL_MISTAKE1[act]
+            ax.plot(list(tut), list(tut.values()), "x", color=color, ms=8, label=f"{act} (tutorial's printout)")
+        lr = float(t.loc[t["optimizer"] == opt, "lr"].iloc[0])
+        ax.set(xlabel="epoch", ylabel="training loss", title=f"{opt}, lr {lr:g}")
+        ax.legend(fontsize=8)
+    fig.suptitle("Mistake 1: 100-256-128-64-10 on 10x10 MNIST, sigmoid vs ReLU (mean, 95% CI)")
+    fig.tight_layout()
+    m.figure("mistakes_mistake1", fig)
+
+
+def _mistake2(m) -> None:
+    d = m.df[m.df["part"] == "mistake2"]
+    if d.empty:
+        return
+    m.add("mistake2.seeds", int(d["seed"].nunique()), "d")
+    rows = []
+    for (inp, bias, variant), grp in d.groupby(["input", "bias", "variant"], sort=False):
+        row = {"input": inp, "bias": bias, "weights": variant.replace("relu_", "")}
+        for q, stage, label in (("dead_unit_pct", "init", "dead % at init (one batch)"),
+                                ("dead_unit_pct", "after_batch:1", "dead % after one step (one batch)"),
+                                ("gradient_dead_pct_full_set", "init", "gradient-dead % at init (all rows)")):
+            s = stats.mean_ci(grp.loc[(grp["quantity"] == q) & (grp["stage"] == stage), "value"])
+            row[label] = ci_text(s, 1)
+            tag = "" if (inp, bias) == ("mnist10x10", "default") else f".{inp}.{bias}_bias"
+            name = f"dead_unit_pct:{stage}" if q == "dead_unit_pct" else "gradient_dead_pct_full_set"
+            m.add_ci(f"mistake2{tag}.{variant}.{name}", s, ".3g")
+        rows.append(row)
+    m.table("mistakes_mistake2", pd.DataFrame(rows))
+
+
+def _mistake3(m) -> None:
+    d = m.df[m.df["part"] == "mistake3"]
+    if d.empty:
+        return
+    rows = []
+    for quantity, value, a, b, metric, better in (
+            ("regression", "final_mse", "relu_output", "linear_output",
+             "mistake3.regression.final_mse:relu_output-linear_output", "linear output better"),
+            ("binary", "final_val_loss", "softmax2_bce", "sigmoid_bce",
+             "mistake3.binary.final_val_loss:softmax2_bce-sigmoid_bce", "one sigmoid logit better"),
+            ("multiclass", "final_val_loss", "sigmoid_ce", "logits_ce",
+             "mistake3.multiclass.final_val_loss:sigmoid_ce-logits_ce", "raw logits better")):
+        sub = d[d["quantity"] == quantity]
+        if sub.empty:
+            continue
+        pair = paired_by_seed(sub, "variant", value, a, b)
+        m.add_comparison(metric, pair["diff"], pair["p"])
+        for v in (a, b):
+            m.add_ci(f"mistake3.{quantity}.{v}.{value}", stats.mean_ci(sub.loc[sub["variant"] == v, value]), ".3g")
+        row = {"case": quantity, "mistake": a, "fix": b, "metric": value.replace("_", " "),
+               "mistake's value": ci_text(stats.mean_ci(sub.loc[sub["variant"] == a, value]), 3),
+               "fix's value": ci_text(stats.mean_ci(sub.loc[sub["variant"] == b, value]), 3),
+               "p (paired t)": p_text(pair["p"]),
+               "verdict": verdict_word(pair["diff"], pair["p"], better, "the 'mistake' is better")}
+        if "val_accuracy" in sub and sub["val_accuracy"].notna().any():
+            for v in (a, b):
+                m.add_ci(f"mistake3.{quantity}.{v}.val_accuracy_pct",
+                         stats.mean_ci(100 * sub.loc[sub["variant"] == v, "val_accuracy"]), ".3g")
+        rows.append(row)
+        if quantity == "regression":
+            neg = sub[sub["variant"] == "relu_output"]
+            m.add("mistake3.regression.relu_output.mse_on_negative_targets",
+                  float(neg["mse_on_negative_targets"].mean()), ".3g")
+            m.add("mistake3.regression.mse_of_predicting_zero_on_negative_targets",
+                  float(neg["mse_of_predicting_zero_on_negative_targets"].mean()), ".3g")
+    m.table("mistakes_mistake3", pd.DataFrame(rows))
+
+
+def _mistake5(m) -> None:
+    d = m.df[m.df["part"] == "mistake5"]
+    tm = m.df[m.df["part"] == "timing"]
+    rows = {}
+    if not d.empty:
+        final = last_epoch(d, ["variant", "seed"]).assign(acc=lambda x: 100 * x["test_accuracy"])
+        m.add("mistake5.seeds", int(final["seed"].nunique()), "d")
+        m.add("mistake5.epochs", int(d["epoch"].max()), "d")
+        m.add("mistake5.train_rows", int(d["train_subset"].iloc[0]), ",d")
+        m.add("mistake5.channels", str(d["channels"].iloc[0]))
+        for variant, grp in final.groupby("variant", sort=False):
+            s = stats.mean_ci(grp["acc"])
+            m.add_ci(f"mistake5.{variant}.test_accuracy_pct", s, ".2f")
+            rows[("trained_width", variant)] = {"network": f"trained width {d['channels'].iloc[0]}", "variant": variant,
+                                                "test accuracy %": ci_text(s)}
+        pair = paired_by_seed(final, "variant", "acc", "all_gelu", "hybrid")
+        m.add("mistake5.hybrid.accuracy_drop_pp_vs_all_gelu", pair["diff"], ".2f")
+        m.add("mistake5.hybrid.accuracy_drop_pp_vs_all_gelu_ci95", (pair["ci_high"] - pair["ci_low"]) / 2, ".2f")
+        m.add("mistake5.hybrid.accuracy_drop_pp_vs_all_gelu_p", pair["p"], ".2g")
+    if not tm.empty:
+        m.add("mistake5.timing_rounds", int(tm["round"].nunique()), "d")
+        m.add("mistake5.timing_batch", int(tm["batch"].iloc[0]), "d")
+        m.add("mistake5.timing_threads", int(tm["threads"].iloc[0]), "d")
+        for width, grp in tm.groupby("width", sort=False):
+            wide = grp.pivot_table(index="round", columns="variant", values="value")
+            prefix = "mistake5" if width == "trained_width" else f"mistake5.{width}"
+            for variant in wide.columns:
+                ratio = stats.log10_summary(wide[variant] / wide["all_gelu"])
+                m.add(f"{prefix}.{variant}.step_time_ratio_vs_all_gelu", ratio["geo_mean"], ".3f")
+                m.add(f"{prefix}.{variant}.step_ms", 1e3 * float(wide[variant].median()), ".3g")
+                row = rows.setdefault((width, variant), {"network": f"{width.replace('_', ' ')} {grp['channels'].iloc[0]}",
+                                                         "variant": variant, "test accuracy %": "–"})
+                row["median step ms"] = 1e3 * float(wide[variant].median())
+                row["time / all-GELU (geometric mean, 95% CI)"] = (
+                    f"{ratio['geo_mean']:.3f} [{ratio['geo_ci_low']:.3f}, {ratio['geo_ci_high']:.3f}]")
+    if rows:
+        m.table("mistakes_mistake5", pd.DataFrame(list(rows.values())), digits=3)
+
+
+def _figure_dead_and_cnn(m) -> None:
+    d2 = m.df[(m.df["part"] == "mistake2") & (m.df["quantity"] == "dead_unit_pct")]
+    tm = m.df[m.df["part"] == "timing"]
+    if d2.empty and tm.empty:
+        return
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4))
+    if not d2.empty:
+        d2 = d2.assign(case=d2["input"] + ", " + d2["bias"] + " bias", init=d2["variant"].str.replace("relu_", ""))
+        cases = list(dict.fromkeys(d2["case"]))
+        width = 0.2
+        for j, (init, stage) in enumerate([(i, s) for i in ("xavier", "he") for s in ("init", "after_batch:1")]):
+            sub = d2[(d2["init"] == init) & (d2["stage"] == stage)]
+            summ = stats.summarize(sub, "case", "value").set_index("case").reindex(cases)
+            axes[0].bar(np.arange(len(cases)) + (j - 1.5) * width, summ["mean"], width, yerr=summ["half_width"],
+                        capsize=2, label=f"{init}, {stage.replace('after_batch:1', 'after 1 step')}")
+        axes[0].set_xticks(range(len(cases)), cases, rotation=15)
+        axes[0].set(ylabel="dead units % (one batch of 128)", title="Mistake 2: ReLU 100-256-128")
+        axes[0].legend(fontsize=8)
+    if not tm.empty:
+        sub = tm.assign(ms=1e3 * tm["value"])
+        labels, means = [], []
+        for (width_name, variant), grp in sub.groupby(["width", "variant"], sort=False):
+            labels.append(f"{width_name.split('_')[0]}\n{variant}")
+            means.append(grp["ms"].median())
+        axes[1].bar(range(len(labels)), means, color=["tab:blue", "tab:orange", "tab:green"] * (len(labels) // 3 + 1))
+        axes[1].set_xticks(range(len(labels)), labels, fontsize=8)
+        axes[1].set(ylabel="median training-step time (ms)", yscale="log",
+                    title="Mistake 5: step time of the three CNNs (exclusive run)")
+    fig.tight_layout()
+    m.figure("mistakes_mistake2_5", fig)
+
+
+def build(results_dir, out_dir, book) -> None:
+    for m in machines(results_dir, STUDY, out_dir, book):
+        _softmax(m)
+        _mistake1(m)
+        _mistake2(m)
+        _mistake3(m)
+        _mistake5(m)
+        _figure_dead_and_cnn(m)

@@ -1,0 +1,411 @@
+"""Report for `exp1_mnist` (Experiment 1) and `gradient_flow` (Experiment 2): tables with the
+tutorial's expected values beside ours (95% CIs, a plain verdict per row), tests against
+ReLU, curves, gradient-flow figures, and the numbers the claims ledger reads."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from actbench import stats
+from actbench.claims import load_claims
+from actbench.report.common import machine_tables, save_figure, write_table
+from actbench.results import atomic_write_bytes
+
+ALPHA = 0.05
+PRETTY = {"relu": "ReLU", "leaky_relu": "LeakyReLU", "elu": "ELU", "gelu": "GELU", "silu": "SiLU",
+          "tanh": "Tanh", "sigmoid": "Sigmoid", "mish": "Mish", "prelu": "PReLU", "selu": "SELU",
+          "hardswish": "Hardswish"}
+
+
+def pretty(name: str) -> str:
+    return PRETTY.get(name, name)
+
+
+def output_names(hw: str, first: bool) -> list[str]:
+    """File-name suffixes for a machine's tables/figures: the first machine in results/ gets
+    the plain names the docs embed, every other machine '_<hw_id>'."""
+    return [""] if first else [f"_{hw}"]
+
+
+def write_tables(df: pd.DataFrame, out_dir: Path, name: str, suffixes: list[str], digits: int = 4) -> None:
+    for sfx in suffixes:
+        write_table(df, out_dir / "tables" / f"{name}{sfx}.md", digits)
+
+
+def save_figures(draw, out_dir: Path, name: str, suffixes: list[str]) -> None:
+    """Call draw(path) for the first suffix, copy the file to the others."""
+    first = out_dir / "figures" / f"{name}{suffixes[0]}.svg"
+    draw(first)
+    for sfx in suffixes[1:]:
+        atomic_write_bytes(out_dir / "figures" / f"{name}{sfx}.svg", first.read_bytes())
+
+
+def tutorial_value(study: str, metric: str):
+    """The tutorial's claimed value for a metric of a study (from claims.yaml), or None."""
+    for claim in load_claims():
+        if claim["study"] == study and claim["metric"] == metric:
+            return claim["claimed"]
+    return None
+
+
+def ci_text(s: dict, digits: int = 2, scale: float = 1.0) -> str:
+    if s["n"] == 0 or not math.isfinite(s["mean"]):
+        return "–"
+    if s["n"] < 2:
+        return f"{s['mean'] * scale:.{digits}f} (n = 1)"
+    return f"{s['mean'] * scale:.{digits}f} ± {s['half_width'] * scale:.{digits}f}"
+
+
+def tolerance_verdict(claimed, s: dict, kind: str, tol: float, unit: str = "") -> str:
+    """Plain words: does our mean agree with the tutorial's value within the claim's tolerance?"""
+    if claimed is None:
+        return "not in the tutorial"
+    mean = s["mean"]
+    if not math.isfinite(mean):
+        return "not measured"
+    limit = tol if kind == "abs" else tol * abs(claimed)
+    diff = mean - claimed
+    if abs(diff) <= limit:
+        return "agrees"
+    word = "higher" if diff > 0 else "lower"
+    size = f"{abs(diff):.2g}{unit}" if kind == "abs" else f"{abs(diff) / abs(claimed) * 100:.0f}%"
+    return f"ours {word} by {size}"
+
+
+# ───────────────────────────── Experiment 1 ─────────────────────────────
+def final_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """The last record of every (activation, seed) run; diverged runs keep their NaN metrics."""
+    last = df.sort_values("epoch").groupby(["activation", "seed"], sort=False).tail(1)
+    order = list(dict.fromkeys(df["activation"]))
+    return last.assign(order=last["activation"].map(order.index)).sort_values(["order", "seed"])
+
+
+# The tutorial's table prints 0.0 dead units for tanh and sigmoid (its hook never watches
+# them); the ledger has no claim for those two, so the value is written here.
+TUTORIAL_DEAD_ZERO = ("tanh", "sigmoid")
+
+
+def exp1_tables(final: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Accuracy/loss and dead-unit tables (tutorial beside ours) and per-activation summaries."""
+    summaries, acc_rows, dead_rows = {}, [], []
+    for act, grp in final.groupby("activation", sort=False):
+        s = {
+            "acc": stats.mean_ci(100 * grp["test_accuracy"]),
+            "loss": stats.mean_ci(grp["train_loss"]),
+            "dead_tut": stats.mean_ci(grp["dead_pct_tutorial"]),
+            "dead_tut_printed": stats.mean_ci(grp["dead_pct_tutorial_as_printed"]),
+            "dead_np": stats.mean_ci(grp["dead_pct_never_positive"]),
+            "dead_grad": stats.mean_ci(grp["dead_pct_gradient"]),
+            "diverged": int(grp["diverged"].sum()),
+        }
+        summaries[act] = s
+        t_acc = tutorial_value("exp1_mnist", f"{act}.final_test_accuracy_pct")
+        t_loss = tutorial_value("exp1_mnist", f"{act}.final_train_loss")
+        t_dead = tutorial_value("exp1_mnist", f"{act}.final_dead_unit_pct")
+        if t_dead is None:
+            t_dead = tutorial_value("exp1_mnist", f"{act}.final_dead_unit_pct_never_positive")
+        if t_dead is None and act in TUTORIAL_DEAD_ZERO:
+            t_dead = 0.0
+        acc_rows.append({
+            "activation": pretty(act),
+            "tutorial acc. %": t_acc if t_acc is not None else "–",
+            "ours acc. % (95% CI)": ci_text(s["acc"]),
+            "accuracy verdict": tolerance_verdict(t_acc, s["acc"], "abs", 0.3, " pp"),
+            "tutorial loss": t_loss if t_loss is not None else "–",
+            "ours loss (95% CI)": ci_text(s["loss"], 4),
+            "loss verdict": tolerance_verdict(t_loss, s["loss"], "rel", 0.3),
+            "runs (diverged)": f"{s['acc']['n'] + s['diverged']} ({s['diverged']})",
+        })
+        dead_rows.append({
+            "activation": pretty(act),
+            "tutorial dead %": t_dead if t_dead is not None else "–",
+            "ours, tutorial's test %": ci_text(s["dead_tut"], 1),
+            "verdict (same test)": tolerance_verdict(t_dead, s["dead_tut"], "abs", 5.0, " pp"),
+            "tutorial's script would print %": ci_text(s["dead_tut_printed"], 1),
+            "never > 0 on all rows %": ci_text(s["dead_np"], 1),
+            "gradient-dead on all rows %": ci_text(s["dead_grad"], 1),
+        })
+    return pd.DataFrame(acc_rows), pd.DataFrame(dead_rows), summaries
+
+
+def exp1_tests(final: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Welch tests of every activation against ReLU, Holm-adjusted per metric."""
+    metrics = {"final_test_accuracy_pct": 100 * final["test_accuracy"],
+               "final_train_loss": final["train_loss"],
+               "final_dead_unit_pct": final["dead_pct_gradient"],
+               "final_dead_unit_pct_never_positive": final["dead_pct_never_positive"]}
+    out = {}
+    for metric, values in metrics.items():
+        frame = final[["activation"]].assign(value=values.to_numpy())
+        if "relu" not in set(frame["activation"]):
+            continue
+        out[metric] = stats.compare_to_baseline(frame, "activation", "value", "relu", ALPHA)
+    return out
+
+
+def curves_figure(df: pd.DataFrame, path: Path) -> None:
+    panels = [("train_loss", "training loss", 1.0), ("test_accuracy", "test accuracy (%)", 100.0),
+              ("dead_pct_gradient", "gradient-dead units (%)", 1.0)]
+    acts = list(dict.fromkeys(df["activation"]))
+    palette = dict(zip(acts, sns.color_palette("tab20", len(acts))))
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.6))
+    for ax, (col, label, scale) in zip(axes, panels):
+        for act in acts:
+            sub = df[(df["activation"] == act) & (df["epoch"] > 0 if col == "train_loss" else True)]
+            summ = stats.summarize(sub.assign(v=sub[col] * scale), "epoch", "v")
+            ax.plot(summ["epoch"], summ["mean"], label=pretty(act), color=palette[act], lw=1.6)
+            ax.fill_between(summ["epoch"], summ["ci_low"], summ["ci_high"], color=palette[act], alpha=0.2, lw=0)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(label)
+    axes[0].set_yscale("log")
+    axes[2].legend(fontsize=8, ncol=2, loc="best")
+    fig.suptitle("Experiment 1: MLP 784-256-128-10 on MNIST (mean and 95% CI over seeds; epoch 0 = at init)")
+    fig.tight_layout()
+    save_figure(fig, path)
+
+
+def dead_ways_figure(final: pd.DataFrame, path: Path) -> None:
+    long = final.melt(id_vars=["activation", "seed"],
+                      value_vars=["dead_pct_tutorial", "dead_pct_never_positive", "dead_pct_gradient"],
+                      var_name="definition", value_name="dead %")
+    long["definition"] = long["definition"].map({
+        "dead_pct_tutorial": "tutorial: one batch of 128, never > 0",
+        "dead_pct_never_positive": "never > 0 on every training row",
+        "dead_pct_gradient": "|f'(z)| < threshold on every training row"})
+    long["activation"] = long["activation"].map(pretty)
+    fig, ax = plt.subplots(figsize=(12, 4.2))
+    sns.barplot(data=long, x="activation", y="dead %", hue="definition", errorbar=("ci", 95), ax=ax)
+    ax.set_xlabel("")
+    ax.set_title("Dead hidden units after the last epoch, three ways (bars: mean over seeds, whiskers: bootstrap 95% CI)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    save_figure(fig, path)
+
+
+def build_exp1(results_dir: Path, out_dir: Path, book) -> None:
+    for i, (hw, df) in enumerate(machine_tables(results_dir, "exp1_mnist", book).items()):
+        source = f"results/{hw}/exp1_mnist.parquet"
+        suffixes = output_names(hw, i == 0)
+        if i == 0:  # the machine whose tables and figures the docs show
+            book.add("exp1_mnist.shown_hw", hw, source=source, hw=hw)
+        final = final_rows(df)
+        acc_table, dead_table, summaries = exp1_tables(final)
+        write_tables(acc_table, out_dir, "exp1_summary", suffixes)
+        write_tables(dead_table, out_dir, "exp1_dead_units", suffixes)
+        key = f"exp1_mnist.{hw}"
+        for act, s in summaries.items():
+            for metric, name, fmt in (("acc", "final_test_accuracy_pct", ".2f"), ("loss", "final_train_loss", ".4f"),
+                                      ("dead_grad", "final_dead_unit_pct", ".1f"),
+                                      ("dead_np", "final_dead_unit_pct_never_positive", ".1f"),
+                                      ("dead_tut", "final_dead_unit_pct_tutorial_test", ".1f"),
+                                      ("dead_tut_printed", "final_dead_unit_pct_tutorial_as_printed", ".1f")):
+                book.add(f"{key}.{act}.{name}", s[metric]["mean"], fmt=fmt, source=source, hw=hw)
+                book.add(f"{key}.{act}.{name}_ci95", s[metric]["half_width"], fmt=fmt, source=source, hw=hw)
+            book.add(f"{key}.{act}.diverged_runs", s["diverged"], fmt="d", source=source, hw=hw)
+        tests = exp1_tests(final)
+        rows = []
+        for metric, comp in tests.items():
+            for r in comp.itertuples():
+                rows.append({"metric": metric, "activation": pretty(r.activation), "mean − ReLU": r.diff,
+                             "95% CI low": r.ci_low, "95% CI high": r.ci_high, "p (Welch)": r.p,
+                             "p (Holm)": r.p_holm, "significant": "yes" if r.significant else "no"})
+                # direction claims: effect = a - b with the Holm-adjusted p of (a vs ReLU)
+                book.add(f"{key}.{metric}:{r.activation}-relu", stats.comparison_record(r.diff, r.p_holm, ALPHA),
+                         fmt=".3g", source=source, hw=hw)
+                book.add(f"{key}.{metric}:relu-{r.activation}", stats.comparison_record(-r.diff, r.p_holm, ALPHA),
+                         fmt=".3g", source=source, hw=hw)
+        if rows:
+            write_tables(pd.DataFrame(rows), out_dir, "exp1_vs_relu", suffixes, digits=3)
+        book.add(f"{key}.seeds", int(final["seed"].nunique()), fmt="d", source=source, hw=hw)
+        book.add(f"{key}.epochs", int(df["epoch"].max()), fmt="d", source=source, hw=hw)
+        book.add(f"{key}.train_rows", int(df["train_rows"].iloc[0]), fmt=",d", source=source, hw=hw)
+        book.add(f"{key}.test_rows", int(df["test_rows"].iloc[0]), fmt=",d", source=source, hw=hw)
+        book.add(f"{key}.dead_rows", int(df["dead_rows"].max()), fmt=",d", source=source, hw=hw)
+        book.add(f"{key}.threshold", float(df["threshold"].iloc[0]), fmt="g", source=source, hw=hw)
+        book.add(f"{key}.runs", int(len(final)), fmt="d", source=source, hw=hw)
+        book.add(f"{key}.diverged_runs", int(final["diverged"].sum()), fmt="d", source=source, hw=hw)
+        book.add(f"{key}.median_epoch_wall_s", float(df.loc[df["epoch"] > 0, "epoch_wall_s"].median()),
+                 fmt=".2f", source=source, hw=hw)
+        book.add(f"{key}.wall_time_comparable", bool(df["wall_time_comparable"].all()), source=source, hw=hw)
+        cpu = df.loc[df["epoch"] > 0, "epoch_cpu_s"] if "epoch_cpu_s" in df.columns else pd.Series(dtype=float)
+        book.add(f"{key}.median_epoch_cpu_s", float(cpu.median()) if cpu.notna().any() else math.nan,
+                 fmt=".2f", source=source, hw=hw)
+        save_figures(lambda path: curves_figure(df, path), out_dir, "exp1_curves", suffixes)
+        save_figures(lambda path: dead_ways_figure(final, path), out_dir, "exp1_dead_units", suffixes)
+
+
+# ───────────────────────────── Experiment 2 ─────────────────────────────
+def per_net_ratios(g: pd.DataFrame) -> pd.DataFrame:
+    """One row per net: first (input) layer and last (output) layer mean |dL/dW| and their ratio."""
+    g = g.sort_values("layer_index")
+    keys = ["activation", "init_choice", "init", "depth", "seed"]
+    first = g.groupby(keys, sort=False)["mean_abs_grad"].first()
+    last = g.groupby(keys, sort=False)["mean_abs_grad"].last()
+    out = pd.concat([first.rename("input_grad"), last.rename("output_grad")], axis=1).reset_index()
+    out["ratio"] = out["input_grad"] / out["output_grad"]
+    order = list(dict.fromkeys(g.sort_index()["activation"]))  # the study's activation order
+    return out.sort_values("activation", key=lambda col: col.map(order.index), kind="stable")
+
+
+def ratio_text(s: dict) -> str:
+    if not s["n"] or not math.isfinite(s["geo_mean"]):
+        return "–"
+    if s["n"] < 2:
+        return f"{s['geo_mean']:.2g}"
+    return f"{s['geo_mean']:.2g} [{s['geo_ci_low']:.2g}, {s['geo_ci_high']:.2g}]"
+
+
+def ratio_verdict(claimed, s: dict) -> str:
+    if claimed is None:
+        return "not in the tutorial"
+    gm = s["geo_mean"]
+    if isinstance(claimed, list):  # a range
+        lo, hi = claimed
+        return "agrees" if lo <= gm <= hi else f"ours {gm / hi:.2g}x the upper bound"
+    off = gm / claimed
+    if 0.75 <= off <= 1.25:
+        return "agrees"
+    return f"ours {off:.2g}x the tutorial's"
+
+
+def exp2_table(ratios: pd.DataFrame, depth: int) -> tuple[pd.DataFrame, dict]:
+    at = ratios[ratios["depth"] == depth]
+    rows, summaries = [], {}
+    for act, grp in at.groupby("activation", sort=False):
+        tut = grp[grp["init_choice"] == "tutorial"]
+        mat = grp[grp["init_choice"] == "matched"]
+        s_t, s_m = stats.log10_summary(tut["ratio"]), stats.log10_summary(mat["ratio"])
+        summaries[act] = (s_t, s_m, tut, mat)
+        claimed = tutorial_value("gradient_flow", f"{act}.input_to_output_weight_grad_ratio")
+        rows.append({
+            "activation": pretty(act),
+            "tutorial ratio": ("–" if claimed is None else
+                               f"below {claimed[1]:g}" if isinstance(claimed, list) else claimed),
+            "tutorial init": tut["init"].iloc[0] if len(tut) else "–",
+            "ours, tutorial init: geo. mean [95% CI]": ratio_text(s_t),
+            "verdict": ratio_verdict(claimed, s_t),
+            "registry init": mat["init"].iloc[0] if len(mat) else "–",
+            "ours, registry init": ratio_text(s_m),
+            "median input-layer grad": float(tut["input_grad"].median()),
+            "median output-layer grad": float(tut["output_grad"].median()),
+        })
+    return pd.DataFrame(rows), summaries
+
+
+def gradient_figure(g: pd.DataFrame, depth: int, path: Path) -> None:
+    sub = g[g["depth"] == depth].copy()
+    sub["activation"] = sub["activation"].map(pretty)
+    sub["init_choice"] = sub["init_choice"].map({"tutorial": "tutorial's init", "matched": "registry's init"})
+    grid = sns.relplot(data=sub, x="layer_index", y="mean_abs_grad", hue="activation", col="init_choice",
+                       kind="line", estimator="median", errorbar=("pi", 80), height=4.2, aspect=1.3,
+                       palette="tab20")
+    grid.set(yscale="log")
+    grid.set_axis_labels("layer (0 = input layer)", "mean |dL/dW| (median, 10-90% of seeds)")
+    grid.set_titles("{col_name}")
+    grid.figure.suptitle(f"Experiment 2: gradient magnitude per layer, depth {depth}, one backward pass", y=1.03)
+    save_figure(grid.figure, path)
+
+
+def depth_figure(ratios: pd.DataFrame, path: Path) -> None:
+    sub = ratios[ratios["init_choice"] == "matched"].copy()
+    sub["activation"] = sub["activation"].map(pretty)
+    fig, ax = plt.subplots(figsize=(8, 4.6))
+    sns.lineplot(data=sub, x="depth", y="ratio", hue="activation", estimator=lambda v: float(np.exp(np.mean(np.log(v)))),
+                 errorbar=("pi", 80), marker="o", palette="tab20", ax=ax)
+    ax.set(xscale="log", yscale="log", xlabel="depth (Linear layers)",
+           ylabel="input-layer / output-layer mean |dL/dW|")
+    ax.set_title("Gradient ratio vs depth, registry init (geometric mean, 10-90% of seeds)")
+    ax.legend(fontsize=8, ncol=2)
+    fig.tight_layout()
+    save_figure(fig, path)
+
+
+def trainability(t: pd.DataFrame) -> pd.DataFrame:
+    nets = t.groupby(["activation", "depth", "seed"], sort=False).agg(
+        test_accuracy=("test_accuracy", "first"), frozen=("frozen", "sum"), layers=("layer_index", "count"),
+        diverged=("diverged", "first")).reset_index()
+    return nets
+
+
+def max_trainable_depth(nets: pd.DataFrame, activation: str, threshold: float = 0.5) -> float:
+    """Largest depth d such that every depth <= d reaches mean test accuracy >= threshold."""
+    means = nets[nets["activation"] == activation].groupby("depth")["test_accuracy"].mean().sort_index()
+    best = math.nan
+    for depth, acc in means.items():
+        if not acc >= threshold:
+            break
+        best = float(depth)
+    return best
+
+
+def trainability_figure(nets: pd.DataFrame, path: Path) -> None:
+    sub = nets.assign(activation=nets["activation"].map(pretty), test_accuracy=100 * nets["test_accuracy"])
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
+    sns.lineplot(data=sub, x="depth", y="test_accuracy", hue="activation", marker="o", errorbar=("ci", 95), ax=axes[0])
+    axes[0].axhline(50, color="grey", ls=":", lw=1)
+    axes[0].set(ylabel="MNIST test accuracy (%)", xlabel="depth (Linear layers)", title="Does a deep net train?")
+    sns.lineplot(data=sub, x="depth", y="frozen", hue="activation", marker="o", errorbar=("ci", 95), ax=axes[1])
+    axes[1].set(ylabel="layers whose weights moved < 1%", xlabel="depth (Linear layers)", title="Frozen layers")
+    fig.tight_layout()
+    save_figure(fig, path)
+
+
+def build_gradient_flow(results_dir: Path, out_dir: Path, book) -> None:
+    for i, (hw, df) in enumerate(machine_tables(results_dir, "gradient_flow", book).items()):
+        source = f"results/{hw}/gradient_flow.parquet"
+        suffixes = output_names(hw, i == 0)
+        if i == 0:
+            book.add("gradient_flow.shown_hw", hw, source=source, hw=hw)
+        key = f"gradient_flow.{hw}"
+        g = df[df["part"] == "gradient"]
+        ratios = per_net_ratios(g)
+        depth = 20 if 20 in set(ratios["depth"]) else int(ratios["depth"].max())
+        table, summaries = exp2_table(ratios, depth)
+        write_tables(table, out_dir, "exp2_summary", suffixes, digits=3)
+        book.add(f"{key}.exp2_depth", depth, fmt="d", source=source, hw=hw)
+        book.add(f"{key}.seeds", int(g["seed"].nunique()), fmt="d", source=source, hw=hw)
+        book.add(f"{key}.width", int(df["width"].iloc[0]), fmt="d", source=source, hw=hw)
+        for act, (s_t, s_m, tut, mat) in summaries.items():
+            book.add(f"{key}.{act}.input_to_output_weight_grad_ratio", s_t["geo_mean"], fmt=".3g", source=source, hw=hw)
+            book.add(f"{key}.{act}.input_to_output_weight_grad_ratio:registry_init", s_m["geo_mean"], fmt=".3g",
+                     source=source, hw=hw)
+            # what the tutorial's script actually prints: gradients[-1] / gradients[0] (output over input)
+            book.add(f"{key}.{act}.tutorial_script_ratio", 1 / s_t["geo_mean"] if s_t["geo_mean"] else math.nan,
+                     fmt=".3g", source=source, hw=hw)
+        for (act, d), grp in ratios[ratios["init_choice"] == "tutorial"].groupby(["activation", "depth"]):
+            s = stats.log10_summary(grp["ratio"])
+            book.add(f"{key}.{act}.depth:{d}.first_to_last_weight_grad_ratio", s["geo_mean"], fmt=".3g",
+                     source=source, hw=hw)
+        save_figures(lambda path: gradient_figure(g, depth, path), out_dir, "exp2_gradient_flow", suffixes)
+        save_figures(lambda path: depth_figure(ratios, path), out_dir, "exp2_gradient_vs_depth", suffixes)
+        t = df[df["part"] == "trainability"]
+        if not t.empty:
+            nets = trainability(t)
+            rows = []
+            for (act, d), grp in nets.groupby(["activation", "depth"], sort=False):
+                s = stats.mean_ci(100 * grp["test_accuracy"])
+                rows.append({"activation": pretty(act), "depth": d, "test acc. % (95% CI)": ci_text(s, 1),
+                             "frozen layers (mean)": float(grp["frozen"].mean()), "layers": int(grp["layers"].iloc[0])})
+            write_tables(pd.DataFrame(rows), out_dir, "trainability", suffixes, digits=3)
+            for act in nets["activation"].unique():
+                book.add(f"{key}.{act}.max_trainable_depth", max_trainable_depth(nets, act), fmt=".0f",
+                         source=source, hw=hw)
+                for d, grp in nets[nets["activation"] == act].groupby("depth"):
+                    book.add(f"{key}.{act}.depth:{d}.frozen_layer_count", float(grp["frozen"].mean()), fmt=".1f",
+                             source=source, hw=hw)
+                    book.add(f"{key}.{act}.depth:{d}.test_accuracy_pct", 100 * float(grp["test_accuracy"].mean()),
+                             fmt=".1f", source=source, hw=hw)
+            book.add(f"{key}.train_epochs", int(t["train_epochs"].iloc[0]), fmt="d", source=source, hw=hw)
+            book.add(f"{key}.train_rows", int(t["train_rows"].iloc[0]), fmt=",d", source=source, hw=hw)
+            save_figures(lambda path: trainability_figure(nets, path), out_dir, "trainability", suffixes)
+
+
+def build(results_dir: Path, out_dir: Path, book) -> None:
+    build_exp1(results_dir, out_dir, book)
+    build_gradient_flow(results_dir, out_dir, book)

@@ -1,0 +1,174 @@
+"""Study `init_pairing`: does each activation need its own weight initialisation?
+
+Three parts:
+
+* ``variance`` (unseeded, loops over ``--stat-seeds``): the weight variances that
+  ``torch.nn.init`` really draws (Xavier, He, He for LeakyReLU, PyTorch's default), the
+  tutorial's one-layer example of §7.1 (Linear(100, 100) + ReLU on unit-variance input),
+  and every activation x init pushed through ``--depth`` layers at initialisation: mean,
+  variance and second moment of the activations per layer.
+* ``train`` (one job per seed): every activation in ``--activations`` x init, a
+  ``--train-depth``-layer MLP trained ``--epochs`` epochs on an MNIST subset; test
+  accuracy per epoch.
+
+Init schemes: ``xavier`` (uniform, Var = 2/(fan_in+fan_out)), ``he`` (normal, 2/fan_in),
+``lecun`` (normal, 1/fan_in), each with zero biases as the tutorial's init functions do;
+``torch_default`` is PyTorch's own reset of weights *and* biases.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+import pandas as pd
+import torch
+import torch.nn as nn
+from tqdm import tqdm
+
+from actbench import ablation, activations, models, train
+from actbench.cliutil import activation_list, positive_int
+
+NAME = "init_pairing"
+KEY = ["part", "seed", "quantity", "activation", "init", "layer", "epoch"]
+INITS = ("xavier", "he", "lecun", "torch_default")
+DISTRIBUTION = {"xavier": "uniform", "he": "normal", "lecun": "normal"}
+TRAIN_ACTIVATIONS = ["relu", "leaky_relu", "elu", "selu", "gelu", "silu", "mish", "tanh", "sigmoid"]
+
+
+def build_mlp(widths: list[int], activation: str, init: str, seed: int) -> nn.Sequential:
+    """An MLP from ``models.mlp`` re-initialised with one of INITS (biases zeroed except
+    for torch_default, which keeps PyTorch's full default)."""
+    if init not in INITS:
+        raise ValueError(f"unknown init {init!r}; allowed: {', '.join(INITS)}")
+    model = models.mlp(widths, activation, init="torch_default", seed=seed)
+    if init != "torch_default":
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed + 1)
+            models.init_weights(model, init, distribution=DISTRIBUTION[init], bias="zero")
+    return model
+
+
+@torch.no_grad()
+def layer_statistics(model: nn.Sequential, x: torch.Tensor) -> list[dict]:
+    """Mean, variance and second moment of the input and of every activation's output."""
+    rows = [{"layer": 0, "mean": float(x.mean()), "var": float(x.var()), "second_moment": float((x * x).mean()),
+             "pre_var": math.nan}]
+    pre = None
+    for module in model:
+        x = module(x)
+        if isinstance(module, nn.Linear):
+            pre = x
+        elif pre is not None:  # the activation after a Linear layer
+            rows.append({"layer": len(rows), "mean": float(x.mean()), "var": float(x.var()),
+                         "second_moment": float((x * x).mean()), "pre_var": float(pre.var())})
+            pre = None
+    return rows
+
+
+def weight_variances(seed: int) -> list[dict]:
+    """The variances torch.nn.init actually draws, for the tutorial's formulas."""
+    gen_rows = []
+
+    def layer(n_in, n_out):
+        torch.manual_seed(seed)
+        return nn.Linear(n_in, n_out)
+
+    cases = {
+        "xavier_uniform.weight_var:100x256": (lambda l: nn.init.xavier_uniform_(l.weight), 100, 256, 1.0),
+        "xavier_uniform.weight_var_times_fan_in:square": (lambda l: nn.init.xavier_uniform_(l.weight), 256, 256, 256.0),
+        "kaiming_normal_relu.weight_var_times_fan_in": (
+            lambda l: nn.init.kaiming_normal_(l.weight, nonlinearity="relu"), 100, 256, 100.0),
+        "kaiming_normal_leaky:0.01.weight_var_times_fan_in": (
+            lambda l: nn.init.kaiming_normal_(l.weight, a=0.01, nonlinearity="leaky_relu"), 100, 256, 100.0),
+        "torch.nn.Linear.default_weight_var:100x256": (lambda l: None, 100, 256, 1.0),
+    }
+    for quantity, (init_fn, n_in, n_out, scale) in cases.items():
+        lin = layer(n_in, n_out)
+        with torch.no_grad():
+            init_fn(lin)
+        gen_rows.append({"quantity": quantity, "value": float(lin.weight.detach().var()) * scale,
+                         "fan_in": n_in, "fan_out": n_out})
+    return gen_rows
+
+
+@torch.no_grad()
+def tutorial_example(seed: int, samples: int) -> list[dict]:
+    """§7.1: Linear(100, 100) + ReLU, weights Xavier-uniform or He-normal, PyTorch's default
+    bias (the tutorial re-initialises weights only), input N(0, 1)."""
+    rows = []
+    for init, init_fn in (("xavier", nn.init.xavier_uniform_),
+                          ("he", lambda w: nn.init.kaiming_normal_(w, nonlinearity="relu"))):
+        torch.manual_seed(seed)
+        lin = nn.Linear(100, 100)
+        init_fn(lin.weight)
+        x = torch.randn(samples, 100, generator=torch.Generator().manual_seed(10_000 + seed))
+        z = lin(x)
+        a = torch.relu(z)
+        for quantity, value in (("pre_activation_var", z.var()), ("activation_var", a.var()),
+                                ("activation_second_moment", (a * a).mean())):
+            rows.append({"quantity": f"relu_{init}_100x100.{quantity}", "value": float(value),
+                         "init": init, "activation": "relu", "fan_in": 100, "fan_out": 100})
+    return rows
+
+
+def part_variance(args, seed) -> pd.DataFrame:
+    rows = []
+    for s in range(args.stat_seeds):
+        rows += [{**r, "seed": s} for r in weight_variances(s)]
+        rows += [{**r, "seed": s} for r in tutorial_example(s, args.samples)]
+    names = args.stat_activations or activations.elementwise_names()
+    widths = [args.width] * (args.depth + 1) + [10]
+    jobs = [(a, i, s) for a in names for i in INITS for s in range(args.stat_seeds)]
+    for act, init, s in tqdm(jobs, desc="init_pairing forward", unit="net", mininterval=2):
+        model = build_mlp(widths, act, init, seed=s)
+        x = torch.randn(args.samples, args.width, generator=torch.Generator().manual_seed(20_000 + s))
+        for r in layer_statistics(model, x):
+            rows.append({"quantity": "forward", "activation": act, "init": init, "seed": s, **r})
+    df = pd.DataFrame(rows)
+    df["width"], df["depth"], df["samples"] = args.width, args.depth, args.samples
+    return df
+
+
+def part_train(args, seed) -> pd.DataFrame:
+    data = ablation.mnist(args.train_subset, args.test_subset)
+    widths = [784] + [args.train_width] * args.train_depth + [10]
+    frames = []
+    runs = [(a, i) for a in args.activations for i in INITS]
+    for act, init in tqdm(runs, desc=f"init_pairing train seed {seed}", unit="run", mininterval=2):
+        model = build_mlp(widths, act, init, seed=seed)
+        result = train.fit(model, data, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, seed=seed)
+        frames.append(ablation.epoch_rows(result, quantity="train", activation=act, init=init, seed=seed,
+                                          train_depth=args.train_depth, train_width=args.train_width,
+                                          train_subset=len(data.x_train), test_subset=len(data.x_test),
+                                          lr=args.lr, batch_size=args.batch_size))
+    return pd.concat(frames, ignore_index=True)
+
+
+PARTS = {
+    "variance": ablation.Part(part_variance, seeded=False),
+    "train": ablation.Part(part_train),
+}
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    ablation.add_job_arguments(p, PARTS, seeds=3)
+    p.add_argument("--stat-seeds", type=positive_int, default=10, help="replicates of the forward statistics")
+    p.add_argument("--stat-activations", nargs="+", type=activation_list, default=None,
+                   help="activations for the forward statistics (default: every elementwise entry)")
+    p.add_argument("--depth", type=positive_int, default=20, help="layers in the forward statistics (default 20)")
+    p.add_argument("--width", type=positive_int, default=256, help="width of those layers (default 256)")
+    p.add_argument("--samples", type=positive_int, default=1024, help="input samples N(0, 1) (default 1024)")
+    p.add_argument("--activations", nargs="+", type=activation_list, default=TRAIN_ACTIVATIONS,
+                   help="activations trained on MNIST")
+    p.add_argument("--train-depth", type=positive_int, default=6, help="hidden layers of the trained MLP")
+    p.add_argument("--train-width", type=positive_int, default=128, help="width of the trained MLP")
+    p.add_argument("--epochs", type=positive_int, default=5)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--batch-size", type=positive_int, default=128)
+    p.add_argument("--train-subset", type=int, default=5000, help="MNIST training rows (0 = all 60000)")
+    p.add_argument("--test-subset", type=int, default=2000, help="MNIST test rows (0 = all 10000)")
+
+
+def run(args):
+    return ablation.run(args, NAME, KEY, PARTS)

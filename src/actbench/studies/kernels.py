@@ -1,0 +1,403 @@
+"""Study `kernels`: every activation x provider x mode x dtype x size (x CPU threads), timed
+against a copy of the same bytes measured in the same run.
+
+Method (see actbench.timing): CPU rows use torch.utils.benchmark's adaptive_autorange
+with an explicit thread count; CUDA rows use triton.testing.do_bench (L2 flushed before
+every sample). Each row stores median, p20, p80, IQR/median (``noisy`` above 10 %) and
+the sample count, plus
+
+* ``gbps``           bytes_moved / median, with bytes_moved = 2·N·s (forward),
+                     3·N·s (backward), 5·N·s (forward+backward) for N elements of s bytes;
+* ``copy_fraction``  gbps / the bandwidth of ``out.copy_(x)`` (same dtype, size, threads);
+* ``ratio_vs_relu``  median / ReLU's median for the same provider, mode, dtype, size, threads.
+
+Before a provider is timed for an (activation, dtype) it is run once on the largest
+input of the sweep (compilation and autotuning happen there, outside every timed region)
+and its output and input gradient are checked against the registry's float64 reference
+(actbench.providers.check); a failing direction is not timed and its rows say why
+(``status``). Inputs are standard normal; the upstream gradient is standard normal too.
+
+Upsert key: (activation, provider, mode, dtype, numel, threads, hw_id). ``threads`` is the
+CPU intra-op thread count; 0 on CUDA. The copy rows have activation = provider = mode =
+"copy".
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from dataclasses import dataclass, field
+
+import pandas as pd
+import torch
+
+from actbench import activations
+from actbench.cliutil import activation_list
+from actbench.progress import progress
+from actbench.providers import PROVIDERS, Preallocated, available_providers, bind_params, check, probe_input
+from actbench.results import write_study
+from actbench.timing import MODES, CpuSettings, CudaSettings, bytes_moved, time_fn
+
+NAME = "kernels"
+KEY = ["activation", "provider", "mode", "dtype", "numel", "threads", "hw_id"]
+COPY = "copy"
+BASELINE = "relu"
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+# Cache-resident (2^12 elements) up to at least 4x the last-level cache: 2^25 float32 is
+# 128 MiB (this CPU's L3 is 32 MiB); on a GPU 2^28 float32 is 1 GiB (L2: tens of MiB).
+DEFAULT_LOG2_SIZES = {"cpu": [12, 16, 20, 23, 25], "cuda": [12, 16, 20, 24, 26, 28]}
+DEFAULT_DTYPES = {"cpu": ["float32", "bfloat16"], "cuda": ["float32", "bfloat16", "float16"]}
+
+
+class OutOfTime(Exception):
+    """The sweep's time budget ran out; rows measured so far are kept."""
+
+
+def all_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def thread_count(text: str) -> int:
+    """argparse type: a positive integer or 'all' (every core this process may use)."""
+    if text == "all":
+        return all_cores()
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a thread count; expected a positive integer or 'all'") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"thread count {value} is not allowed; expected a positive integer or 'all'")
+    return value
+
+
+def log2_size(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer; expected log2 of a size, 0..34") from None
+    if not 0 <= value <= 34:
+        raise argparse.ArgumentTypeError(f"log2 size {value} is out of range; allowed 0..34")
+    return value
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--activations", nargs="+", type=activation_list, default=None,
+                   help=f"registry names (default: every elementwise entry; {BASELINE} is always added)")
+    p.add_argument("--providers", nargs="+", choices=list(PROVIDERS), default=None,
+                   help="default: every provider that runs on the device")
+    p.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
+    p.add_argument("--dtypes", nargs="+", choices=list(DTYPES), default=None,
+                   help="default: float32 bfloat16 (CPU), plus float16 on CUDA")
+    p.add_argument("--log2-sizes", nargs="+", type=log2_size, default=None,
+                   help=f"sizes as powers of two (default CPU {DEFAULT_LOG2_SIZES['cpu']}, "
+                        f"CUDA {DEFAULT_LOG2_SIZES['cuda']})")
+    p.add_argument("--threads", nargs="+", type=thread_count, default=None,
+                   help="CPU thread counts, integers or 'all' (default: 1 all); ignored on CUDA")
+    p.add_argument("--reference-only-above", type=log2_size, default=None, metavar="LOG2",
+                   help="time sizes above 2^LOG2 only for the first dtype and the largest thread count "
+                        "(a budget knob; default: every dtype and thread count at every size)")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
+                   help="auto: CUDA when available, else CPU")
+    p.add_argument("--min-run-time", type=float, default=CpuSettings.min_run_time,
+                   help="CPU: seconds of samples before the spread may stop a measurement")
+    p.add_argument("--max-run-time", type=float, default=CpuSettings.max_run_time,
+                   help="CPU: seconds after which a measurement stops however noisy")
+    p.add_argument("--warmup-ms", type=float, default=CudaSettings.warmup_ms, help="CUDA: do_bench warm-up (ms)")
+    p.add_argument("--rep-ms", type=float, default=CudaSettings.rep_ms, help="CUDA: do_bench measurement window (ms)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--time-budget", type=float, default=None,
+                   help="seconds; no measurement starts after this and the rows so far are written")
+
+
+@dataclass
+class Sweep:
+    activations: list[str]
+    providers: list[str]
+    modes: list[str]
+    dtypes: list[str]
+    log2_sizes: list[int]
+    threads: list[int]
+    device: str
+    cpu: CpuSettings = field(default_factory=CpuSettings)
+    cuda: CudaSettings = field(default_factory=CudaSettings)
+    seed: int = 0
+    deadline: float | None = None  # time.monotonic() value; None: no limit
+    reference_only_above: int | None = None  # log2 size above which only the reference slice is timed
+
+    def __post_init__(self):
+        bad = [p for p in self.providers if self.device not in PROVIDERS[p].devices]
+        if bad:
+            raise ValueError(f"provider(s) {bad} cannot run on {self.device}; "
+                             f"allowed here: {', '.join(available_providers(self.device))}")
+        if self.cpu.min_run_time <= 0 or self.cpu.max_run_time < self.cpu.min_run_time:
+            raise ValueError(f"need 0 < --min-run-time <= --max-run-time, got "
+                             f"{self.cpu.min_run_time} and {self.cpu.max_run_time}")
+        if self.cuda.warmup_ms <= 0 or self.cuda.rep_ms <= 0:
+            raise ValueError(f"--warmup-ms and --rep-ms must be > 0, got {self.cuda.warmup_ms}, {self.cuda.rep_ms}")
+        if BASELINE not in self.activations:  # every ratio needs it
+            self.activations = [BASELINE, *self.activations]
+        if self.device == "cuda":
+            self.threads = [0]
+
+    def slice_for(self, log2: int) -> tuple[list[str], list[int]]:
+        """(dtypes, thread counts) timed at a size: all of them, or above reference_only_above
+        only the reference slice the report's headline numbers use (first dtype, most threads)."""
+        if self.reference_only_above is not None and log2 > self.reference_only_above:
+            return self.dtypes[:1], [max(self.threads)]
+        return self.dtypes, self.threads
+
+    @property
+    def n_timings(self) -> int:
+        per_thread = 1 + len(self.activations) * len(self.providers) * len(self.modes)
+        return sum(len(d) * len(t) * per_thread for d, t in map(self.slice_for, self.log2_sizes))
+
+
+def resolve_device(name: str) -> str:
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda: no CUDA device is visible (torch.cuda.is_available() is False); "
+                         "allowed here: cpu, auto")
+    return name
+
+
+def sweep_from_args(args) -> Sweep:
+    device = resolve_device(args.device)
+    deadline = time.monotonic() + args.time_budget if args.time_budget else None
+    return Sweep(
+        activations=list(dict.fromkeys(args.activations or activations.elementwise_names())),
+        providers=list(dict.fromkeys(args.providers or available_providers(device))),
+        modes=list(dict.fromkeys(args.modes)),
+        dtypes=list(dict.fromkeys(args.dtypes or DEFAULT_DTYPES[device])),
+        log2_sizes=sorted(set(args.log2_sizes or DEFAULT_LOG2_SIZES[device])),
+        threads=list(dict.fromkeys(args.threads or [1, all_cores()])),
+        device=device,
+        cpu=CpuSettings(min_run_time=args.min_run_time, max_run_time=args.max_run_time),
+        cuda=CudaSettings(warmup_ms=args.warmup_ms, rep_ms=args.rep_ms),
+        seed=args.seed, deadline=deadline, reference_only_above=args.reference_only_above,
+    )
+
+
+class _Threads:
+    """Set torch's intra-op thread count for a block (no-op for 0, i.e. CUDA)."""
+
+    def __init__(self, n: int):
+        self.n, self.before = n, torch.get_num_threads()
+
+    def __enter__(self):
+        if self.n:
+            torch.set_num_threads(self.n)
+
+    def __exit__(self, *exc):
+        torch.set_num_threads(self.before)
+
+
+def timed_call(impl, mode: str, x: torch.Tensor, g: torch.Tensor):
+    """The zero-argument callable to time for one mode, or None where the provider has no such pass.
+
+    Setup (allocating buffers, recording the graph for a backward-only timing) happens
+    here, outside the timed callable.
+    """
+    if isinstance(impl, Preallocated):
+        y, grad = torch.empty_like(x), torch.empty_like(x)
+        impl.forward(x, y)
+        if mode == "forward":
+            return lambda: impl.forward(x, y)
+        if impl.backward is None:
+            return None
+        if mode == "backward":
+            return lambda: impl.backward(g, x, y, grad)
+        return lambda: (impl.forward(x, y), impl.backward(g, x, y, grad))
+    if mode == "forward":
+        return lambda: impl.fn(x)
+    xr = x.detach().requires_grad_()
+    if mode == "backward":
+        y = impl.fn(xr)
+        return lambda: torch.autograd.grad(y, xr, g, retain_graph=True)
+    return lambda: torch.autograd.grad(impl.fn(xr), xr, g)
+
+
+@dataclass
+class _Prepared:
+    impl: object | None
+    status_forward: str
+    status_backward: str
+    forward_rel_l2: float = float("nan")
+    grad_rel_l2: float = float("nan")
+
+    def status(self, mode: str) -> str:
+        return self.status_forward if mode == "forward" else (
+            self.status_backward if self.status_forward == "ok" else self.status_forward)
+
+
+class KernelSweep:
+    def __init__(self, sweep: Sweep, log=print):
+        self.sweep, self.log = sweep, log
+        self.rows: list[dict] = []
+        self.prepared: dict[tuple, _Prepared] = {}
+        self.truncated = False
+
+    # -- preparing a provider (once per activation, provider, dtype) ----------------------
+    def prepare(self, name: str, provider: str, dtype: torch.dtype, x, g) -> _Prepared:
+        key = (name, provider, dtype)
+        if key in self.prepared:
+            return self.prepared[key]
+        spec = activations.get(name)
+        made = PROVIDERS[provider].make(spec, bind_params(spec, x.device, dtype))
+        if isinstance(made, str):
+            prep = _Prepared(None, f"unavailable: {made}", f"unavailable: {made}")
+        else:
+            prep = self._warm_and_check(made, spec, x, g)
+            if prep.status_forward != "ok" or prep.status_backward != "ok":
+                self.log(f"kernels: {name}/{provider}/{dtype}: forward {prep.status_forward}; "
+                         f"backward {prep.status_backward}")
+        self.prepared[key] = prep
+        return prep
+
+    def _warm_and_check(self, impl, spec, x, g) -> _Prepared:
+        # First calls at the largest size: torch.compile compiles and Triton autotunes here.
+        try:
+            for mode in MODES:
+                fn = timed_call(impl, mode, x, g)
+                if fn is not None:
+                    fn()
+        except Exception as exc:
+            reason = f"failed on the benchmark input: {type(exc).__name__}: {exc}"
+            return _Prepared(None, reason, reason)
+        result = check(impl, spec, probe_input(x.dtype, x.device, self.sweep.seed), self.sweep.seed)
+        forward = "ok" if result.forward_ok else "check failed: " + "; ".join(result.problems)
+        backward = "ok" if result.backward_ok else "check failed: " + "; ".join(result.problems)
+        if isinstance(impl, Preallocated) and impl.backward is None:
+            backward = "unavailable: no backward out= overload"
+        return _Prepared(impl, forward, backward, result.forward_rel_l2, result.grad_rel_l2)
+
+    # -- measuring ----------------------------------------------------------------------------
+    def _time(self, fn, threads: int):
+        if self.sweep.deadline is not None and time.monotonic() > self.sweep.deadline:
+            raise OutOfTime
+        # No extra warm-up call: adaptive_autorange discards its block-size calls and
+        # do_bench its first call and estimate runs (autotuning for a new size happens there).
+        return time_fn(fn, self.sweep.device, threads, self.sweep.cpu, self.sweep.cuda)
+
+    def _row(self, name, provider, mode, dtype_name, x, threads, timing=None, status="ok", prep=None) -> dict:
+        row = {
+            "activation": name, "provider": provider, "mode": mode, "dtype": dtype_name,
+            "numel": x.numel(), "log2_numel": x.numel().bit_length() - 1, "threads": threads,
+            "device": self.sweep.device, "element_size": x.element_size(),
+            "bytes_moved": bytes_moved(mode, x.numel(), x.element_size()),
+            "allocates_output": PROVIDERS[provider].allocates_output if provider in PROVIDERS else False,
+            "status": status, "input": "standard normal",
+            "check_forward_rel_l2": prep.forward_rel_l2 if prep else float("nan"),
+            "check_grad_rel_l2": prep.grad_rel_l2 if prep else float("nan"),
+        }
+        if timing is not None:
+            row.update(timing.as_row())
+        return row
+
+    def measure_group(self, log2: int, dtype_name: str, bar) -> None:
+        sweep, dtype = self.sweep, DTYPES[dtype_name]
+        gen = torch.Generator(device=sweep.device).manual_seed(sweep.seed * 1000 + log2)
+        x = torch.randn(2**log2, generator=gen, device=sweep.device, dtype=dtype)
+        g = torch.randn(2**log2, generator=gen, device=sweep.device, dtype=dtype)
+        bar.set_postfix_str(f"2^{log2} {dtype_name}")
+        thread_counts = sweep.slice_for(log2)[1]
+        for threads in thread_counts:
+            with _Threads(threads):
+                out = torch.empty_like(x)
+                out.copy_(x)
+                self.rows.append(self._row(COPY, COPY, COPY, dtype_name, x, threads,
+                                           self._time(lambda: out.copy_(x), threads)))
+                del out
+                bar.update()
+        for name in sweep.activations:
+            for provider in sweep.providers:
+                prep = self.prepare(name, provider, dtype, x, g)
+                for threads in thread_counts:
+                    with _Threads(threads):
+                        for mode in sweep.modes:
+                            self._measure_one(name, provider, mode, dtype_name, x, g, threads, prep)
+                            bar.update()
+        if sweep.device == "cuda":
+            del x, g
+            torch.cuda.empty_cache()
+
+    def _measure_one(self, name, provider, mode, dtype_name, x, g, threads, prep) -> None:
+        status = prep.status(mode)
+        fn = timed_call(prep.impl, mode, x, g) if status == "ok" else None
+        if status == "ok" and fn is None:
+            status = f"unavailable: no {mode} pass"
+        timing = None
+        if fn is not None:
+            try:
+                timing = self._time(fn, threads)
+            except OutOfTime:
+                raise
+            except Exception as exc:  # keep the sweep going; the row says what happened
+                status = f"timing failed: {type(exc).__name__}: {exc}"
+                self.log(f"kernels: {name}/{provider}/{mode}/{dtype_name}/2^{x.numel().bit_length() - 1}: {status}")
+        self.rows.append(self._row(name, provider, mode, dtype_name, x, threads, timing, status, prep))
+
+    def run(self, on_size_done=None) -> pd.DataFrame:
+        sweep = self.sweep
+        with progress(sweep.n_timings, desc="kernels", unit="timing") as bar:
+            try:
+                # Largest first: compilation/autotuning sees the largest input, and a time
+                # budget that runs out drops the cheap cache-resident sizes, not the roofline.
+                for log2 in sorted(sweep.log2_sizes, reverse=True):
+                    for dtype_name in sweep.slice_for(log2)[0]:
+                        self.measure_group(log2, dtype_name, bar)
+                    if on_size_done is not None:
+                        on_size_done(self.table())
+            except OutOfTime:
+                self.truncated = True
+                self.log(f"kernels: time budget used up after {len(self.rows)} rows; writing what was measured")
+                if on_size_done is not None and self.rows:
+                    on_size_done(self.table())
+        return self.table()
+
+    def table(self) -> pd.DataFrame:
+        return add_roofline(pd.DataFrame(self.rows))
+
+
+def add_roofline(df: pd.DataFrame) -> pd.DataFrame:
+    """gbps, copy bandwidth, fraction of copy bandwidth and ratio to ReLU for every row."""
+    derived = ["copy_median_s", "copy_gbps", "gbps", "copy_fraction", "relu_median_s", "ratio_vs_relu"]
+    df = df.drop(columns=[c for c in derived if c in df.columns])
+    if df.empty or "median_s" not in df.columns:
+        return df.assign(**{c: float("nan") for c in derived})
+    group = ["dtype", "numel", "threads"]
+    copy = df[df["activation"] == COPY][group + ["median_s"]].rename(columns={"median_s": "copy_median_s"})
+    df = df.merge(copy, on=group, how="left")
+    df["copy_gbps"] = 2 * df["numel"] * df["element_size"] / df["copy_median_s"] / 1e9
+    df["gbps"] = df["bytes_moved"] / df["median_s"] / 1e9
+    df["copy_fraction"] = df["gbps"] / df["copy_gbps"]
+    same = ["provider", "mode", "dtype", "numel", "threads"]
+    relu = df[df["activation"] == BASELINE][same + ["median_s"]].rename(columns={"median_s": "relu_median_s"})
+    df = df.merge(relu, on=same, how="left")
+    df["ratio_vs_relu"] = df["median_s"] / df["relu_median_s"]
+    return df
+
+
+def run(args):
+    sweep = sweep_from_args(args)
+    results_dir = args.results
+    written = {}
+
+    def write(df: pd.DataFrame) -> None:
+        written["path"] = write_study(df, NAME, results_dir, key=KEY)
+
+    runner = KernelSweep(sweep)
+    start = time.monotonic()
+    df = runner.run(on_size_done=write)
+    if "path" not in written:
+        raise RuntimeError("kernels: nothing was measured (time budget too small?); nothing written")
+    timed = df["median_s"].notna().sum() if "median_s" in df else 0
+    noisy = int(df.get("noisy", pd.Series(dtype=bool)).fillna(False).astype(bool).sum())
+    print(f"kernels: {timed} timings ({noisy} noisy: IQR/median > 10%), {len(df) - timed} rows not timed, "
+          f"{time.monotonic() - start:.0f} s{' (TRUNCATED by the time budget)' if runner.truncated else ''}; "
+          f"wrote {written['path']}")
+    return written["path"]

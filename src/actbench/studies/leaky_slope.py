@@ -1,0 +1,103 @@
+"""Study `leaky_slope`: how much does LeakyReLU's negative slope matter?
+
+One job per seed trains, for every slope in ``--slopes`` (0 means plain ReLU):
+
+* ``shallow``: the tutorial's Experiment 1 MLP (784-256-128-10), He init;
+* ``deep``: a ``--deep-depth``-layer MLP of width ``--deep-width`` (He init, the init
+  PyTorch's ``kaiming_normal_`` gives for LeakyReLU with that slope),
+
+on an MNIST subset with Adam, and records test accuracy per epoch plus dead units after
+training (over the whole training subset, both definitions of ``actbench.diagnostics``:
+never positive, and |f'| below the threshold for every sample).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+import pandas as pd
+import torch
+import torch.nn as nn
+from tqdm import tqdm
+
+from actbench import ablation, diagnostics, models, train
+from actbench.cliutil import positive_int
+
+NAME = "leaky_slope"
+KEY = ["part", "seed", "net", "slope", "epoch"]
+SLOPES = [0.0, 0.001, 0.01, 0.1, 0.2, 0.3]
+
+
+def build(net: str, slope: float, args, seed: int) -> nn.Sequential:
+    if net == "shallow":
+        widths = [784, 256, 128, 10]
+    else:
+        widths = [784] + [args.deep_width] * (args.deep_depth - 1) + [10]
+    act = "relu" if slope == 0 else "leaky_relu"
+    params = {} if slope == 0 else {"negative_slope": slope}
+    model = models.mlp(widths, act, init="torch_default", seed=seed, activation_params=params)
+    # He init for a leaky rectifier: Var(W) = 2 / ((1 + slope^2) fan_in), zero biases.
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed + 1)
+        for layer in model:
+            if isinstance(layer, nn.Linear):
+                nn.init.kaiming_normal_(layer.weight, a=slope, nonlinearity="leaky_relu")
+                nn.init.zeros_(layer.bias)
+    return model
+
+
+def part_train(args, seed) -> pd.DataFrame:
+    data = ablation.mnist(args.train_subset, args.test_subset)
+    frames = []
+    runs = [(net, s) for net in ("shallow", "deep") for s in args.slopes]
+    for net, slope in tqdm(runs, desc=f"leaky_slope seed {seed}", unit="run", mininterval=2):
+        model = build(net, slope, args, seed)
+        result = train.fit(model, data, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, seed=seed)
+        df = ablation.epoch_rows(result, net=net, slope=slope, seed=seed,
+                                 depth=len([m for m in model if isinstance(m, nn.Linear)]),
+                                 train_subset=len(data.x_train), test_subset=len(data.x_test),
+                                 lr=args.lr, batch_size=args.batch_size)
+        dead = dict(never_positive_fraction=math.nan, gradient_dead_fraction=math.nan)
+        if not result.diverged:
+            mon = diagnostics.measure_dead_units(model, data.x_train, threshold=args.dead_threshold)
+            dead = dict(never_positive_fraction=mon.dead_fraction("never_positive"),
+                        gradient_dead_fraction=mon.dead_fraction("gradient"))
+        last = df["epoch"] == df["epoch"].max()
+        for k, v in dead.items():
+            df[k] = math.nan
+            df.loc[last, k] = v
+        df["dead_threshold"] = args.dead_threshold
+        frames.append(df)
+    return pd.concat(frames, ignore_index=True)
+
+
+PARTS = {"train": ablation.Part(part_train)}
+
+
+def _slope(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number; slopes are numbers in [0, 1)") from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"slope {value} is not allowed; use a number in [0, 1) (0 = ReLU)")
+    return value
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    ablation.add_job_arguments(p, PARTS, seeds=5)
+    p.add_argument("--slopes", nargs="+", type=_slope, default=SLOPES, help="negative slopes (0 = ReLU)")
+    p.add_argument("--deep-depth", type=positive_int, default=20, help="Linear layers of the deep MLP (default 20)")
+    p.add_argument("--deep-width", type=positive_int, default=64, help="width of the deep MLP (default 64)")
+    p.add_argument("--epochs", type=positive_int, default=5)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--batch-size", type=positive_int, default=128)
+    p.add_argument("--train-subset", type=int, default=10000, help="MNIST training rows (0 = all)")
+    p.add_argument("--test-subset", type=int, default=5000, help="MNIST test rows (0 = all)")
+    p.add_argument("--dead-threshold", type=float, default=diagnostics.DEFAULT_THRESHOLD,
+                   help="|f'(z)| below this for every sample = gradient-dead")
+
+
+def run(args):
+    return ablation.run(args, NAME, KEY, PARTS)

@@ -1,0 +1,92 @@
+"""Helpers for studies split into many independent jobs (one per activation x seed).
+
+Each job writes ``results/<hw_id>/parts/<study>/<part>.parquet`` (atomically, with
+provenance); a cheap merge step concatenates the parts the pipeline names into
+``results/<hw_id>/<study>.parquet``. Run by hand without ``--part``, a study upserts its
+rows straight into the study file instead.
+
+Not a study itself (it is not listed in ``STUDIES``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from actbench.cliutil import positive_int, write_and_report
+from actbench.hardware import hw_id
+from actbench.results import atomic_write_parquet, read_parquet, study_path, write_study
+
+
+def part_name(part: str) -> str:
+    """A part name is a plain file stem (checked before any work starts)."""
+    if not part or "/" in part or "\\" in part or part.startswith("."):
+        raise argparse.ArgumentTypeError(f"part name {part!r} is not allowed; use a plain file stem such as 'relu-s0'")
+    return part
+
+
+def part_path(results_dir, study: str, part: str) -> Path:
+    return Path(results_dir) / hw_id() / "parts" / study / f"{part_name(part)}.parquet"
+
+
+def add_job_arguments(p: argparse.ArgumentParser, default_seeds: int) -> None:
+    """--seeds, --threads, --part and --merge, shared by every split study."""
+    p.add_argument("--seeds", nargs="+", type=int, default=list(range(default_seeds)),
+                   help=f"seeds to run (default 0..{default_seeds - 1})")
+    p.add_argument("--threads", type=positive_int, default=1,
+                   help="torch threads (the pipeline passes the rule's `threads`)")
+    p.add_argument("--part", default=None, type=part_name,
+                   help="write results/<hw>/parts/<study>/<PART>.parquet instead of the study file")
+    p.add_argument("--merge", nargs="+", default=None, metavar="PART_FILE",
+                   help="only merge these part files into the study file (no computation)")
+
+
+def _link_declared(target: Path, relative: str) -> None:
+    """On a cluster (ACTBENCH_LINK_DIR set, see workflow/rules/common.smk): point the path
+    Snakemake declared, <link dir>/<relative>, at the file just written, atomically."""
+    link_dir = os.environ.get("ACTBENCH_LINK_DIR")
+    if not link_dir:
+        return
+    link = Path(link_dir) / relative
+    link.parent.mkdir(parents=True, exist_ok=True)
+    tmp = link.parent / f".{link.name}.{os.getpid()}.tmp"
+    tmp.unlink(missing_ok=True)
+    os.symlink(os.path.relpath(Path(target).resolve(), link.parent.resolve()), tmp)
+    os.replace(tmp, link)
+
+
+def merge_parts(study: str, results_dir, files: list) -> Path:
+    """Concatenate part files (already carrying provenance) into the study file of the
+    machine that computed them. Parts from different machines are refused: they are
+    different experiments."""
+    frames = []
+    for f in files:
+        df = read_parquet(Path(f))
+        if "study" in df.columns and set(df["study"]) != {study}:
+            raise ValueError(f"{f} holds rows of study {sorted(set(df['study']))}, not {study!r}")
+        frames.append(df)
+    if not frames:
+        raise ValueError(f"no part files given to merge for {study!r}")
+    merged = pd.concat(frames, ignore_index=True)
+    machines = sorted(set(merged["hw_id"])) if "hw_id" in merged.columns else [hw_id()]
+    if len(machines) != 1:
+        raise ValueError(f"the {study} parts come from several machines ({', '.join(machines)}); "
+                         "merge each machine's parts separately")
+    target = study_path(study, Path(results_dir), hw=machines[0])
+    atomic_write_parquet(merged, target)
+    _link_declared(target, f"{study}.parquet")
+    print(f"{study}: merged {len(files)} parts ({len(merged)} rows) into {target}")
+    return target
+
+
+def finish(df: pd.DataFrame, study: str, args, key: list[str]) -> Path:
+    """Write a job's rows: to its part file, or (by hand) upsert them into the study file."""
+    if args.part:
+        path = write_study(df, study, Path(args.results), key=None, path=part_path(args.results, study, args.part))
+        _link_declared(path, f"parts/{study}/{args.part}.parquet")
+        print(f"{study}: wrote {len(df)} rows to {path}")
+        return path
+    return write_and_report(df, study, args.results, key=key)

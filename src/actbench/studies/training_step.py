@@ -1,0 +1,200 @@
+"""Study `training_step`: the time of one optimizer step per activation, and the share of
+that step spent in the activation.
+
+Models (each hidden activation is its own registry module, e.g. nn.GELU):
+
+* ``mlp``             the tutorial's Experiment 1: 784-256-128-10, batch 128, Adam(1e-3),
+                      cross-entropy;
+* ``transformer_ffn`` a transformer feed-forward block, Linear(512, 2048) -> activation ->
+                      Linear(2048, 512), on ``--tokens`` tokens, Adam(1e-3), MSE;
+* ``resnet18_32px``   ResNet-18 for 32x32 images (CIFAR layout: 3x3 stem, no max-pool),
+                      batch ``--image-batch``, Adam(1e-3), cross-entropy.
+
+One step = zero_grad, forward, loss, backward, optimizer.step, timed like the kernels
+(actbench.timing: torch.utils.benchmark on CPU with an explicit thread count,
+triton.testing.do_bench on CUDA) after two untimed warm-up steps (Adam's state is
+allocated on the first).
+
+Share of the step spent in the activation: the same step is timed with every activation
+replaced by the identity (``activation = "identity"`` rows), and
+``activation_share = 1 - t_identity / t_activation``: the fraction of the step the
+activation adds (its forward, its backward and the memory its saved tensors take).
+
+Upsert key: (model, activation, threads, hw_id); ``threads`` is 0 on CUDA.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import pandas as pd
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from actbench import activations
+from actbench.cliutil import activation_list, positive_int
+from actbench.models import count_parameters, mlp
+from actbench.progress import progress
+from actbench.results import write_study
+from actbench.studies.kernels import all_cores, resolve_device, thread_count
+from actbench.timing import CpuSettings, CudaSettings, time_fn
+
+NAME = "training_step"
+KEY = ["model", "activation", "threads", "hw_id"]
+IDENTITY = "identity"
+BASELINES = ("relu", "gelu")
+
+
+# --- ResNet-18 for 32x32 inputs ------------------------------------------------------------
+class BasicBlock(nn.Module):
+    def __init__(self, cin: int, cout: int, stride: int, act: Callable[[], nn.Module]):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.act1 = act()
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.act2 = act()
+        self.shortcut = nn.Sequential()
+        if stride != 1 or cin != cout:
+            self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        y = self.act1(self.bn1(self.conv1(x)))
+        return self.act2(self.bn2(self.conv2(y)) + self.shortcut(x))
+
+
+def resnet18_32px(act: Callable[[], nn.Module], num_classes: int = 10) -> nn.Module:
+    layers: list[nn.Module] = [nn.Conv2d(3, 64, 3, 1, 1, bias=False), nn.BatchNorm2d(64), act()]
+    cin = 64
+    for cout, stride in ((64, 1), (128, 2), (256, 2), (512, 2)):
+        layers += [BasicBlock(cin, cout, stride, act), BasicBlock(cout, cout, 1, act)]
+        cin = cout
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(512, num_classes)]
+    return nn.Sequential(*layers)
+
+
+# --- the models: builder(activation name or None) and a batch maker -------------------------
+@dataclass(frozen=True)
+class Model:
+    description: str
+    build: Callable[[str | None, "argparse.Namespace"], nn.Module]
+    batch: Callable[["argparse.Namespace", torch.Generator], tuple[torch.Tensor, torch.Tensor]]
+    loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    batch_size: Callable[["argparse.Namespace"], int]
+
+
+def _act_factory(name: str | None) -> Callable[[], nn.Module]:
+    return nn.Identity if name is None else activations.get(name).module
+
+
+MODELS = {
+    "mlp": Model(
+        "Experiment 1 MLP 784-256-128-10",
+        lambda act, a: mlp([784, 256, 128, 10], act),
+        lambda a, g: (torch.randn(a.mlp_batch, 784, generator=g), torch.randint(0, 10, (a.mlp_batch,), generator=g)),
+        F.cross_entropy, lambda a: a.mlp_batch),
+    "transformer_ffn": Model(
+        "transformer FFN 512-2048-512",
+        lambda act, a: mlp([512, 2048, 512], act),
+        lambda a, g: (torch.randn(a.tokens, 512, generator=g), torch.randn(a.tokens, 512, generator=g)),
+        F.mse_loss, lambda a: a.tokens),
+    "resnet18_32px": Model(
+        "ResNet-18, 32x32 inputs",
+        lambda act, a: resnet18_32px(_act_factory(act)),
+        lambda a, g: (torch.randn(a.image_batch, 3, 32, 32, generator=g),
+                      torch.randint(0, 10, (a.image_batch,), generator=g)),
+        F.cross_entropy, lambda a: a.image_batch),
+}
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--models", nargs="+", choices=list(MODELS), default=["mlp", "transformer_ffn"])
+    p.add_argument("--activations", nargs="+", type=activation_list, default=None,
+                   help="registry names (default: every elementwise entry; relu and gelu are always added)")
+    p.add_argument("--threads", nargs="+", type=thread_count, default=None,
+                   help="CPU thread counts, integers or 'all' (default: all); ignored on CUDA")
+    p.add_argument("--mlp-batch", type=positive_int, default=128, help="Experiment 1 batch (default 128)")
+    p.add_argument("--tokens", type=positive_int, default=2048, help="tokens per FFN step (default 2048)")
+    p.add_argument("--image-batch", type=positive_int, default=32, help="ResNet-18 batch (default 32)")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    p.add_argument("--min-run-time", type=float, default=0.2, help="CPU: seconds of samples at least")
+    p.add_argument("--max-run-time", type=float, default=2.0, help="CPU: seconds per measurement at most")
+    p.add_argument("--seed", type=int, default=0)
+
+
+def step_fn(model: nn.Module, spec: Model, args, device) -> Callable[[], None]:
+    gen = torch.Generator().manual_seed(args.seed)
+    x, y = (t.to(device) for t in spec.batch(args, gen))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        spec.loss(model(x), y).backward()
+        opt.step()
+
+    return step
+
+
+def measure(args) -> pd.DataFrame:
+    device = resolve_device(args.device)
+    if args.min_run_time <= 0 or args.max_run_time < args.min_run_time:
+        raise ValueError(f"need 0 < --min-run-time <= --max-run-time, got {args.min_run_time} and {args.max_run_time}")
+    names = list(dict.fromkeys([*BASELINES, *(args.activations or activations.elementwise_names())]))
+    threads_list = [0] if device == "cuda" else list(dict.fromkeys(args.threads or [all_cores()]))
+    cpu = CpuSettings(min_run_time=args.min_run_time, max_run_time=args.max_run_time)
+    rows = []
+    total = len(args.models) * len(threads_list) * (len(names) + 1)
+    with progress(total, desc="training_step", unit="step") as bar:
+        for model_name in args.models:
+            spec = MODELS[model_name]
+            for threads in threads_list:
+                for act in [None, *names]:
+                    bar.set_postfix_str(f"{model_name} {act or IDENTITY}")
+                    torch.manual_seed(args.seed)
+                    model = spec.build(act, args).to(device)
+                    step = step_fn(model, spec, args, device)
+                    before = torch.get_num_threads()
+                    if threads:
+                        torch.set_num_threads(threads)
+                    try:
+                        step()
+                        step()  # warm-up: Adam state, allocator
+                        timing = time_fn(step, device, threads or 1, cpu, CudaSettings(warmup_ms=25, rep_ms=200))
+                    finally:
+                        torch.set_num_threads(before)
+                    rows.append({"model": model_name, "model_description": spec.description,
+                                 "activation": act or IDENTITY, "threads": threads, "device": device,
+                                 "batch_size": spec.batch_size(args), "parameters": count_parameters(model),
+                                 **timing.as_row()})
+                    bar.update()
+    return add_ratios(pd.DataFrame(rows))
+
+
+def add_ratios(df: pd.DataFrame) -> pd.DataFrame:
+    """Ratios to ReLU's and GELU's step and the activation's share (identity replacement)."""
+    group = ["model", "threads"]
+    out = df.copy()
+    for ref in (IDENTITY, *BASELINES):
+        ref_t = df[df["activation"] == ref][group + ["median_s"]].rename(columns={"median_s": f"{ref}_median_s"})
+        out = out.merge(ref_t, on=group, how="left")
+    for ref in BASELINES:
+        out[f"step_time_ratio_vs_{ref}"] = out["median_s"] / out[f"{ref}_median_s"]
+    out["activation_time_s"] = out["median_s"] - out[f"{IDENTITY}_median_s"]
+    out["activation_share"] = out["activation_time_s"] / out["median_s"]
+    out["share_method"] = "identity replacement"
+    return out
+
+
+def run(args):
+    start = time.monotonic()
+    df = measure(args)
+    path = write_study(df, NAME, args.results, key=KEY)
+    noisy = int(df["noisy"].sum())
+    print(f"training_step: {len(df)} rows ({noisy} noisy: IQR/median > 10%), "
+          f"{time.monotonic() - start:.0f} s; wrote {path}")
+    return path

@@ -1,0 +1,55 @@
+"""Importing actbench.kernels never fails; without triton or a device nothing is registered.
+
+Each case runs in a fresh interpreter: the import-time decisions cannot be undone here.
+"""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+
+def _run(code, interpret):
+    env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
+    if interpret:
+        env["TRITON_INTERPRET"] = "1"
+    result = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+def test_import_without_triton():
+    out = _run("""
+        import sys
+        sys.modules["triton"] = None  # makes `import triton` raise ImportError
+        import torch
+        import actbench.kernels as kernels
+        from actbench import activations
+        assert not kernels.available()
+        assert "triton" not in activations.get("relu").implementations
+        try:
+            kernels.activation("relu", torch.zeros(3))
+        except RuntimeError as err:
+            print(err)
+    """, interpret=False)
+    assert "triton cannot be imported" in out
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="checks the no-CUDA case")
+def test_import_without_cuda_or_interpreter():
+    out = _run("""
+        import torch
+        import actbench.kernels as kernels
+        from actbench import activations
+        assert not kernels.available()
+        assert "triton" not in activations.get("relu").implementations
+        try:
+            kernels.activation("relu", torch.zeros(3))
+        except RuntimeError as err:
+            print(err)
+    """, interpret=False)
+    assert "TRITON_INTERPRET=1" in out
+

@@ -1,0 +1,285 @@
+"""The documentation site, built from the committed results exactly as CI builds it.
+
+Strict build; no template leftovers; every number the prose uses is produced by the
+report, shown on its page, and (for the shapes study) equal to its value recomputed
+from the parquet; the ledger, decision-tree and notebook agree with the data; the
+tutorial's outline maps to pages and headings; nothing is loaded from outside the site.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+import yaml
+
+from actbench.claims import load_claims
+from actbench.report import ledger_table, machines
+from actbench.report.numbers import NumberBook
+from actbench.tutorial import load_outline
+import docsite
+from docsite import ROOT, build_site, decision_tree, matching_rules
+
+NUM_CALL = re.compile(r"""\bnum\(\s*["']([^"']+)["']\s*\)""")
+DOC_PAGES = sorted(p for p in (ROOT / "docs").rglob("*.md")
+                   if "generated" not in p.parts and "overrides" not in p.parts and "assets" not in p.parts)
+
+
+@pytest.fixture(scope="module")
+def site():
+    return build_site()
+
+
+def numbers_used_in_prose() -> dict[str, list[str]]:
+    """num("key") calls in the docs sources: key -> pages (relative to docs/) that use it."""
+    used: dict[str, list[str]] = {}
+    for page in DOC_PAGES:
+        for key in NUM_CALL.findall(page.read_text()):
+            used.setdefault(key, []).append(page.relative_to(ROOT / "docs").as_posix())
+    return used
+
+
+# ── the build ────────────────────────────────────────────────────────────────────
+
+def test_strict_build_has_no_warnings(site):
+    assert "WARNING" not in site.log, site.log
+    assert (site.site / "index.html").exists()
+
+
+def test_built_html_has_no_template_leftovers(site):
+    pages = sorted(site.site.rglob("*.html"))
+    assert len(pages) >= 6
+    for page in pages:
+        text = page.read_text()
+        for bad in ("{{", "{%", "Macro Rendering Error", "Traceback"):
+            assert bad not in text, f"{bad!r} in {page.relative_to(site.site)}"
+
+
+def test_site_loads_nothing_from_outside():
+    """Scripts, styles and fonts come from the site itself (MathJax is vendored)."""
+    site = build_site()
+    external = re.compile(r"""<(?:script|link|img)\b[^>]*\b(?:src|href)=["'](?:https?:)?//""", re.I)
+    for page in site.site.rglob("*.html"):
+        for tag in external.findall(page.read_text()):
+            if "<link" in tag.lower() and "stylesheet" not in tag.lower():
+                continue  # canonical / repository links are not loads
+            pytest.fail(f"{page.relative_to(site.site)} loads an external resource: {tag}")
+
+
+def test_build_settings_are_strict_and_offline():
+    config = yaml.safe_load((ROOT / "mkdocs.yml").read_text())
+    assert config["strict"] is True
+    assert config["theme"]["font"] is False
+    assert config["validation"]["anchors"] == "warn" and config["validation"]["unrecognized_links"] == "warn"
+    plugins = {next(iter(p)) if isinstance(p, dict) else p: (p[next(iter(p))] if isinstance(p, dict) else {})
+               for p in config["plugins"]}
+    assert plugins["macros"]["on_undefined"] == "strict" and plugins["macros"]["on_error_fail"] is True
+    assert plugins["mkdocs-jupyter"]["execute"] is False and plugins["mkdocs-jupyter"]["allow_errors"] is False
+    assert not {"social", "privacy", "offline"} & set(plugins), "plugins that fetch from the network"
+    assert 'mkdocs>=1.6,<2' in (ROOT / "pyproject.toml").read_text()
+
+
+def test_vendored_mathjax_is_small_and_documented():
+    folder = ROOT / "docs/assets/mathjax"
+    size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    assert size < 3 * 2**20, f"vendored MathJax is {size / 2**20:.1f} MiB"
+    version = re.search(r'VERSION="(\d+\.\d+\.\d+)"|version:"(\d+\.\d+\.\d+)"',
+                        (folder / "tex-chtml.js").read_text())
+    assert version, "no version string in tex-chtml.js"
+    readme = (folder / "README.md").read_text()
+    assert f"**{version.group(1) or version.group(2)}**" in readme and "Apache-2.0" in readme
+    assert (folder / "LICENSE").read_text().lstrip().startswith("Apache License")
+
+
+# ── live numbers ─────────────────────────────────────────────────────────────────
+
+def test_every_number_in_the_prose_is_generated_and_shown(site):
+    """Each num() a page rendered (literal or computed key) is in numbers.json, comes
+    from a committed results file, and its text is on that page."""
+    numbers = site.numbers()
+    rendered = [r for r in site.rendered_numbers() if r["macro"] == "num"]
+    assert rendered, "no page rendered a number"
+    for call in rendered:
+        key, page = call["key"], call["page"]
+        assert key in numbers, f"{key} (on {page}) is not in numbers.json"
+        entry = numbers[key]
+        if re.fullmatch(r"results/[^/]+/\w+\.parquet", entry["source"]):  # provenance: a results file
+            source = docsite.RESULTS / Path(entry["source"]).relative_to("results")
+            assert source.exists(), f"{key}: source {entry['source']} missing"
+        assert html.escape(entry["text"], quote=False) in site.page(page), f"{key} not shown on {page}"
+
+
+def test_literal_number_keys_in_the_sources_exist(site):
+    """Also the num("...") keys written out in the sources, rendered or not (e.g. in a
+    branch this build did not take)."""
+    numbers = site.numbers()
+    for key, pages in numbers_used_in_prose().items():
+        assert key in numbers, f"{key} (used in {pages}) is not in numbers.json"
+
+
+def _shapes_value(shapes: pd.DataFrame, key: str) -> float:
+    """Recompute a shapes.* number from the parquet: shapes.<act>.<quantity>[@<x>]."""
+    _, activation, rest = key.split(".", 2)
+    quantity, _, x = rest.partition("@")
+    rows = shapes[(shapes["activation"] == activation) & (shapes["quantity"] == quantity)]
+    rows = rows[rows["probe"] & (rows["x"] == float(x))] if x else rows[rows["x"].isna()]
+    assert len(rows) == 1, f"{key}: {len(rows)} rows in the parquet"
+    return float(rows["value"].iloc[0])
+
+
+def test_shapes_numbers_equal_their_parquet_values(site):
+    numbers = site.numbers()
+    keys = [k for k in numbers if k.startswith("shapes.")]
+    assert keys, "no shapes numbers"
+    hw = numbers[keys[0]]["hw_id"]
+    shapes = pd.read_parquet(docsite.RESULTS / hw / "shapes.parquet")
+    used = {r["key"] for r in site.rendered_numbers()}
+    # Every shapes number the pages show, plus a fixed sample of the others.
+    checked = sorted(k for k in keys if k in used) + sorted(k for k in keys if k not in used)[::5]
+    for key in checked:
+        entry = numbers[key]
+        if isinstance(entry["value"], bool):
+            continue
+        truth = _shapes_value(shapes, key)
+        value = float(entry["value"])  # ±inf is stored as the string "inf" / "-inf"
+        assert value == truth or value == pytest.approx(truth, rel=1e-12, abs=1e-300), key
+        if not key.startswith("shapes.identity."):  # identity constants use a shorter format
+            formatter = NumberBook()
+            formatter.add(key, truth, fmt=".4g")  # the shapes report's format for these keys
+            assert entry["text"] == formatter.get(key)["text"], key
+
+
+# ── ledger, home page counts ─────────────────────────────────────────────────────
+
+def test_ledger_page_lists_every_claim_with_its_verdicts(site):
+    page = site.page("ledger.md")
+    claims = site.claims()
+    rows = dict(re.findall(r'<tr id="claim-([^"]+)" data-section="[^"]*" data-verdicts="([^"]*)"', page))
+    assert set(rows) == {c["id"] for c in load_claims()}
+    for claim_id, verdicts in rows.items():
+        expected = {r["verdict"] for r in claims["claims"] if r["id"] == claim_id}
+        assert set(verdicts.split(",")) == expected, claim_id
+
+
+def test_home_page_counts_match_the_ledger(site):
+    text = site.page("index.md")
+    for verdict, label in [("confirmed", "confirmed"), ("refuted", "refuted"), ("pending", "not measured yet")]:
+        count = site.claims()["counts"][verdict]
+        assert re.search(rf"<td>{label}</td>\s*<td>{count}</td>", text), f"{verdict} count {count} not shown"
+
+
+def test_ledger_table_escapes_text_and_sorts_sections():
+    claims = {"claims": [
+        {"id": "x-1", "section": "2.10", "claim": "a <b> & c", "claimed": [1.0, 2.0], "rule": {"kind": "in_range"},
+         "reason": "", "hw_id": "m1", "measured": 1.5, "verdict": "confirmed"},
+        {"id": "x-1", "section": "2.10", "claim": "a <b> & c", "claimed": [1.0, 2.0], "rule": {"kind": "in_range"},
+         "reason": "", "hw_id": "m2", "measured": 3.0, "verdict": "refuted"},
+    ]}
+    out = ledger_table.ledger_html(claims)
+    assert "a &lt;b&gt; &amp; c" in out and "<b>" not in out
+    assert 'data-verdicts="confirmed,refuted"' in out and "m1" in out and "m2" in out
+    assert "\n\n" not in out  # a blank line would end the raw HTML block in Markdown
+    assert sorted(["2.10", "2.9", "10", "5-exp1"], key=ledger_table.section_key) == ["2.9", "2.10", "5-exp1", "10"]
+
+
+def test_machines_table_has_one_row_per_machine(tmp_path):
+    source = next(docsite.RESULTS.glob("*/shapes.parquet"))
+    for hw in ("machine-a", "machine-b"):
+        (tmp_path / "results" / hw).mkdir(parents=True)
+        df = pd.read_parquet(source).head(3).assign(hw_id=hw)
+        df.to_parquet(tmp_path / "results" / hw / "shapes.parquet")
+    machines.build(tmp_path / "results", tmp_path / "gen", NumberBook())
+    table = (tmp_path / "gen/tables/machines.md").read_text().splitlines()
+    assert [line.split(" | ")[0] for line in table[2:]] == ["| machine-a", "| machine-b"]
+
+
+# ── decision tree ────────────────────────────────────────────────────────────────
+
+def form_choices() -> dict[str, set[str]]:
+    text = (ROOT / "docs/decision-tree.md").read_text()
+    choices: dict[str, set[str]] = {}
+    for name, value in re.findall(r'<input type="(?:radio|checkbox)" name="(\w+)" value="(\w+)"', text):
+        choices.setdefault(name, set()).add(value)
+    return choices
+
+
+def test_decision_tree_rules_refer_to_real_claims_and_answers():
+    claim_ids = {c["id"] for c in load_claims()}
+    choices = form_choices()
+    assert set(choices) == {"architecture", "depth", "constraints", "symptoms"}
+    for rule in decision_tree()["rules"]:
+        assert set(rule["claims"]) <= claim_ids, f"{rule['id']}: unknown claims {set(rule['claims']) - claim_ids}"
+        for question, values in rule["when"].items():
+            assert set(values) <= choices[question], f"{rule['id']}: {question}={values}"
+        assert rule.get("recommend") if rule.get("primary") else rule.get("note"), rule["id"]
+        for entry in rule["evidence"]:
+            assert re.fullmatch(r"[\w-]+\.md(#[\w-]+)?", entry), f"{rule['id']}: evidence {entry!r}"
+
+
+@pytest.mark.parametrize("architecture", ["mlp", "cnn", "transformer", "rnn", "gan"])
+def test_every_architecture_gets_a_recommendation(architecture):
+    rules = {r["id"]: r for r in decision_tree()["rules"]}
+    for depth in ("shallow", "medium", "deep"):
+        for constraints in ([], ["speed"], ["mobile"], ["accuracy"]):
+            ids = matching_rules({"architecture": [architecture], "depth": [depth], "constraints": constraints})
+            assert any(rules[i].get("primary") for i in ids), (architecture, depth, constraints)
+
+
+def test_decision_tree_page_lists_only_built_pages(site):
+    page = site.page("decision-tree.md")
+    pages = json.loads(re.search(r'<script type="application/json" id="dt-pages">(.*?)</script>', page, re.S).group(1))
+    assert "ledger.md" in pages and "activations.md" in pages
+    for src, page in pages.items():
+        assert page["title"], src
+        assert (site.site / page["url"] / "index.html").exists() or (site.site / page["url"]).is_file(), src
+    # Evidence links: their pages are all in this build, and each anchor is a heading there.
+    for rule in decision_tree()["rules"]:
+        for entry in rule["evidence"]:
+            src, _, anchor = entry.partition("#")
+            assert src in pages, f"{rule['id']}: evidence page {src} is not in the site"
+            if anchor:
+                assert f'id="{anchor}"' in site.page(src), f"{rule['id']}: no #{anchor} on {src}"
+
+
+# ── notebook ─────────────────────────────────────────────────────────────────────
+
+def test_executed_notebook_has_outputs_and_no_errors(site):
+    nb = nbformat.read(site.generated / "experiments.ipynb", as_version=4)
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    assert any("image/png" in o.get("data", {}) for o in outputs), "no figure in the executed notebook"
+    assert all(c.get("execution_count") for c in nb.cells if c.cell_type == "code")
+    page = site.page("generated/experiments.ipynb")
+    assert 'src="data:image/png;base64,' in page and 'class="arithmatex"' in page
+
+
+# ── the tutorial's outline ───────────────────────────────────────────────────────
+
+def _headings(page_html: str) -> list[str]:
+    """Heading texts of a built page, maths and trailing punctuation dropped
+    ("Sigmoid, σ(x) = …" -> "Sigmoid")."""
+    texts = []
+    for h in re.findall(r"<h[1-4][^>]*>(.*?)</h[1-4]>", page_html, re.S):
+        h = re.sub(r'<span class="arithmatex">.*?</span>', "", h, flags=re.S)
+        h = html.unescape(re.sub(r"<[^>]+>", "", h)).replace("¶", "")
+        texts.append(" ".join(h.split()).strip(" ,:;"))
+    return texts
+
+
+OUTLINE = load_outline()
+
+
+@pytest.mark.parametrize("chapter", OUTLINE, ids=[c["id"] for c in OUTLINE])
+def test_every_tutorial_section_has_a_page_and_heading(site, chapter):
+    """The checked list (src/actbench/tutorial_outline.yaml): each chapter of the
+    tutorial maps to a page, each of its sections to a heading on that page."""
+    assert chapter["page"] and (site.docs / chapter["page"]).exists(), f"chapter {chapter['id']} has no page"
+    headings = _headings(site.page(chapter["page"]))
+    assert headings, f"{chapter['page']} has no headings"
+    missing = [s["id"] for s in chapter["sections"] if s.get("heading") not in headings]
+    assert not missing, f"sections without a heading on {chapter['page']}: {missing}; headings: {headings}"

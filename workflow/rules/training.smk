@@ -1,0 +1,195 @@
+# Training studies: exp1_mnist, gradient_flow, dead_units, necessity.
+# Training is split into independent jobs (one per activation x seed, or per activation)
+# that write part files under results/<hw>/parts/<study>/; a cheap merge rule builds
+# results/<hw>/<study>.parquet. Jobs take one slot and the threads Snakemake gives them
+# (passed on to torch.set_num_threads); results are deterministic given the seed, so the
+# part rules may use Snakemake's between-workflow cache (`--cache`).
+STUDY_NAMES.extend(["exp1_mnist", "gradient_flow", "dead_units", "necessity"])
+
+PARTS = f"{RESULTS}/{HW}/parts"
+
+
+wildcard_constraints:
+    activation="[a-z0-9_]+",
+    seed=r"\d+",
+
+
+def _training_activations(section):
+    _check_activations(section)
+    return list(config[section]["activations"])
+
+
+def _flag_values(section, keys):
+    """--key value ... for the given config keys (lists become several values)."""
+    out = []
+    for key in keys:
+        value = config[section][key]
+        flag = "--" + key.replace("_", "-")
+        if isinstance(value, list):
+            if value:
+                out.append(flag + " " + " ".join(shlex.quote(str(v)) for v in value))
+        else:
+            out.append(f"{flag} {shlex.quote(str(value))}")
+    return " ".join(out)
+
+
+# ── Experiment 1: MLP on MNIST, one job per activation x seed ────────────────
+rule exp1_mnist_part:
+    output:
+        f"{PARTS}/exp1_mnist/{{activation}}-s{{seed}}.parquet",
+    log:
+        "logs/exp1_mnist/{activation}-s{seed}.log",
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        slots=1,
+    cache: True
+    params:
+        flags=_flag_values(
+            "exp1_mnist", ["epochs", "batch_size", "lr", "train_subset", "test_subset", "dead_subset"]
+        ),
+    shell:
+        "{PY} exp1_mnist --results {RESULTS} --activations {wildcards.activation} "
+        "--seeds {wildcards.seed} --threads {threads} --part {wildcards.activation}-s{wildcards.seed} "
+        "{params.flags} > {log} 2>&1"
+
+
+rule exp1_mnist:
+    input:
+        expand(
+            f"{PARTS}/exp1_mnist/{{activation}}-s{{seed}}.parquet",
+            activation=_training_activations("exp1_mnist"),
+            seed=range(config["exp1_mnist"]["seeds"]),
+        ),
+    output:
+        result("exp1_mnist"),
+    log:
+        "logs/exp1_mnist/merge.log",
+    conda:
+        CONDA_ENV
+    resources:
+        slots=1,
+    shell:
+        "{PY} exp1_mnist --results {RESULTS} --merge {input} > {log} 2>&1"
+
+
+# ── Experiment 2 (gradient flow) and trainability, one job per activation ────
+rule gradient_flow_part:
+    output:
+        f"{PARTS}/gradient_flow/{{activation}}.parquet",
+    log:
+        "logs/gradient_flow/{activation}.log",
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        slots=1,
+    cache: True
+    params:
+        seeds=lambda wc: " ".join(str(s) for s in range(config["gradient_flow"]["seeds"])),
+        flags=_flag_values(
+            "gradient_flow",
+            ["depths", "width", "batch", "train_depths", "train_seeds", "train_epochs", "train_subset", "test_subset"],
+        ),
+        train=lambda wc: "--train-activations "
+        + " ".join(shlex.quote(a) for a in config["gradient_flow"]["train_activations"]),
+    shell:
+        "{PY} gradient_flow --results {RESULTS} --activations {wildcards.activation} --seeds {params.seeds} "
+        "--threads {threads} --part {wildcards.activation} {params.flags} {params.train} > {log} 2>&1"
+
+
+rule gradient_flow:
+    input:
+        expand(
+            f"{PARTS}/gradient_flow/{{activation}}.parquet",
+            activation=_training_activations("gradient_flow"),
+        ),
+    output:
+        result("gradient_flow"),
+    log:
+        "logs/gradient_flow/merge.log",
+    conda:
+        CONDA_ENV
+    resources:
+        slots=1,
+    shell:
+        "{PY} gradient_flow --results {RESULTS} --merge {input} > {log} 2>&1"
+
+
+# ── Dead units: one job per activation x seed, plus the dead-at-init Monte Carlo ──
+rule dead_units_part:
+    output:
+        f"{PARTS}/dead_units/{{activation}}-s{{seed}}.parquet",
+    log:
+        "logs/dead_units/{activation}-s{seed}.log",
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        slots=1,
+    cache: True
+    params:
+        flags=_flag_values(
+            "dead_units",
+            ["depths", "width", "inits", "batchnorm", "lrs", "epochs", "train_subset", "test_subset"],
+        ),
+    shell:
+        "{PY} dead_units --results {RESULTS} --activations {wildcards.activation} --seeds {wildcards.seed} "
+        "--threads {threads} --part {wildcards.activation}-s{wildcards.seed} {params.flags} > {log} 2>&1"
+
+
+rule dead_units_collapse:
+    output:
+        f"{PARTS}/dead_units/collapse.parquet",
+    log:
+        "logs/dead_units/collapse.log",
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        slots=1,
+    cache: True
+    params:
+        flags=_flag_values("dead_units", ["collapse_widths", "collapse_depths", "collapse_trials"]),
+    shell:
+        "{PY} dead_units --results {RESULTS} --collapse --threads {threads} --part collapse "
+        "{params.flags} > {log} 2>&1"
+
+
+rule dead_units:
+    input:
+        expand(
+            f"{PARTS}/dead_units/{{activation}}-s{{seed}}.parquet",
+            activation=_training_activations("dead_units"),
+            seed=range(config["dead_units"]["seeds"]),
+        ),
+        f"{PARTS}/dead_units/collapse.parquet",
+    output:
+        result("dead_units"),
+    log:
+        "logs/dead_units/merge.log",
+    conda:
+        CONDA_ENV
+    resources:
+        slots=1,
+    shell:
+        "{PY} dead_units --results {RESULTS} --merge {input} > {log} 2>&1"
+
+
+# ── Demo 1: why activations exist (small, one job) ──────────────────────────
+rule necessity:
+    output:
+        result("necessity"),
+    log:
+        "logs/necessity.log",
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        slots=1,
+    cache: True
+    params:
+        flags=_flag_values("necessity", ["seeds", "samples", "noise", "epochs", "region_trials"]),
+    shell:
+        "{PY} necessity --results {RESULTS} --threads {threads} {params.flags} > {log} 2>&1"

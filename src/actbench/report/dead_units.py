@@ -11,7 +11,7 @@ import seaborn as sns
 
 from actbench import stats
 from actbench.report.common import machine_tables, save_figure
-from actbench.report.training import ci_text, output_names, pretty, save_figures, write_tables
+from actbench.report.training import ci_text, depth_ticks, output_names, pretty, save_figures, write_tables
 
 ALPHA = 0.05
 CONFIG = ["activation", "depth", "width", "init", "batchnorm", "lr", "seed"]
@@ -45,6 +45,8 @@ def depth_figure(trained: pd.DataFrame, path: Path) -> None:
     grid = sns.relplot(data=sub, x="depth", y="dead_gradient_pct", hue="activation", style="setting",
                        col="lr", kind="line", marker="o", errorbar=("ci", 95), height=4, aspect=1.2)
     grid.set(xscale="log")
+    for ax in grid.axes.flat:
+        depth_ticks(ax, trained["depth"])
     grid.set_axis_labels("depth (Linear layers)", "gradient-dead units after training (%)")
     grid.set_titles("learning rate {col_name}")
     save_figure(grid.figure, path)

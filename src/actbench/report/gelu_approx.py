@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from actbench import stats
-from actbench.report.ablation_common import ci_text, last_epoch, machines, p_text, paired_by_seed, verdict_word
+from actbench.report.ablation_common import last_epoch, machines, p_text, paired_by_seed, verdict_word
 
 STUDY = "gelu_approx"
 DTYPES = ["float64", "float32", "bfloat16", "float16"]
@@ -45,10 +45,10 @@ def _grid(m) -> None:
     m.add("torch.nn.GELU.default.is_tanh", bool(g.loc[g["quantity"] == "torch.nn.GELU.default.is_tanh", "value"].iloc[0]))
 
 
-def _training(m) -> dict | None:
+def _training(m) -> None:
     t = m.df[m.df["part"] == "train"]
     if t.empty:
-        return None
+        return
     final = last_epoch(t, ["activation", "seed"])
     m.add("seeds", int(final["seed"].nunique()), "d")
     m.add("epochs", int(t["epoch"].max()), "d")
@@ -62,7 +62,6 @@ def _training(m) -> dict | None:
     m.add("accuracy_diff_pp:gelu-gelu_tanh_p", pair["p"], ".2g")
     loss = paired_by_seed(final, "activation", "train_loss", "gelu", "gelu_tanh")
     m.add("train_loss_diff:gelu-gelu_tanh", loss["diff"], ".2g")
-    return pair
 
 
 def _timing(m) -> None:
@@ -97,7 +96,7 @@ def _timing(m) -> None:
     m.table("gelu_approx_timing", pd.DataFrame(rows), digits=3)
 
 
-def _figure(m, pair) -> None:
+def _figure(m) -> None:
     curve = m.df[m.df["quantity"] == "diff_curve"].sort_values("x_at")
     t = m.df[m.df["part"] == "train"]
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
@@ -108,7 +107,7 @@ def _figure(m, pair) -> None:
     if not t.empty:
         final = last_epoch(t, ["activation", "seed"])
         wide = final.pivot_table(index="seed", columns="activation", values="test_accuracy") * 100
-        for seed, row in wide.iterrows():
+        for _, row in wide.iterrows():
             axes[1].plot([0, 1], [row.get("gelu"), row.get("gelu_tanh")], "o-", color="tab:blue", alpha=0.6)
         axes[1].set_xticks([0, 1], ["exact (erf)", "tanh approximation"])
         axes[1].set_xlim(-0.4, 1.4)
@@ -120,6 +119,6 @@ def _figure(m, pair) -> None:
 def build(results_dir, out_dir, book) -> None:
     for m in machines(results_dir, STUDY, out_dir, book):
         _grid(m)
-        pair = _training(m)
+        _training(m)
         _timing(m)
-        _figure(m, pair)
+        _figure(m)

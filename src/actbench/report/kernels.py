@@ -321,9 +321,9 @@ def billion_table(machines: dict[str, pd.DataFrame]) -> pd.DataFrame:
             row[f"floor {gpu} (ms)"] = n_bytes / (tbps * 1e12) * 1e3
         for hw, df in machines.items():
             ref = reference_slice(df)
-            fwd = cell(timed(df), dtype="float32", threads=ref["threads"], numel=ref["numel"], mode="forward")
-            best = fwd[fwd["activation"] == name]
-            copy = fwd[fwd["activation"] == COPY]
+            same = cell(timed(df), dtype="float32", threads=ref["threads"], numel=ref["numel"])
+            best = cell(same, activation=name, mode="forward")
+            copy = cell(same, activation=COPY)
             if len(best):
                 scale = BILLION / ref["numel"]
                 row[f"{hw}: best provider (ms)"] = 1e3 * float(best["median_s"].min()) * scale

@@ -253,6 +253,16 @@ def per_net_ratios(g: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values("activation", key=lambda col: col.map(order.index), kind="stable")
 
 
+def depth_ticks(ax, depths) -> None:
+    """Plain tick labels at the depths measured (a log axis would print 3x10^1 etc.)."""
+    from matplotlib.ticker import NullLocator
+
+    depths = sorted(int(d) for d in set(depths))
+    ax.set_xticks(depths)
+    ax.set_xticklabels([str(d) for d in depths])
+    ax.xaxis.set_minor_locator(NullLocator())
+
+
 def ratio_text(s: dict) -> str:
     if not s["n"] or not math.isfinite(s["geo_mean"]):
         return "–"
@@ -320,6 +330,7 @@ def depth_figure(ratios: pd.DataFrame, path: Path) -> None:
                  errorbar=("pi", 80), marker="o", palette="tab20", ax=ax)
     ax.set(xscale="log", yscale="log", xlabel="depth (Linear layers)",
            ylabel="input-layer / output-layer mean |dL/dW|")
+    depth_ticks(ax, sub["depth"])
     ax.set_title("Gradient ratio vs depth, registry init (geometric mean, 10-90% of seeds)")
     ax.legend(fontsize=8, ncol=2)
     fig.tight_layout()

@@ -24,7 +24,6 @@ Parts:
 from __future__ import annotations
 
 import argparse
-import math
 
 import pandas as pd
 import torch

@@ -475,7 +475,7 @@ register(Activation("squared_relu", squared_relu, d_squared_relu, SquaredReLU, "
                     description="relu(x)^2, the Primer activation"))
 register(Activation("elu_learnable", elu, d_elu, LearnableELU, "he",
                     params={"alpha": 1.0}, learnable=("alpha",),
-                    manual=lambda x, alpha: torch.where(x > 0, x, alpha * (torch.exp(x) - 1)),
+                    manual=lambda x, alpha: torch.where(x <= 0, alpha * (x.exp() - 1), x),
                     description="ELU with a learnable alpha"))
 PARAM_DERIVATIVES[("elu_learnable", "alpha")] = d_elu_alpha
 # --- end of custom activations ---------------------------------------------------------

@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(handler=module.run)
 
     importlib.import_module("actbench.diagnostics").add_subparser(sub)
+    importlib.import_module("actbench.rerun").add_subparser(sub)
 
     p = sub.add_parser("report", help="figures, tables, numbers.json and claims.json from results/")
     p.add_argument("--results", default="results", help="results folder (default: results)")

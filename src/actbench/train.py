@@ -5,8 +5,10 @@ Design points (the studies and the ablations build on them):
 * Deterministic given ``seed`` and the thread count on one machine: the shuffling order
   comes from a generator seeded with ``seed`` and the global torch RNG is seeded too
   (dropout). Model initialisation is seeded by the builder (``models.mlp(seed=...)``).
-* Divergence is data, not a crash: a NaN/inf loss stops training and the returned
-  records carry ``diverged=True`` and ``diverged_epoch``.
+* Divergence is data, not a crash: a NaN/inf loss, or an epoch's mean training loss
+  above ``EXPLODE_FACTOR`` times the first batch's loss (finite but exploded, e.g. sigmoid
+  with Adam at lr 10 sits near 1e3 against ln 10 at the start), stops training and the
+  returned records carry ``diverged=True`` and ``diverged_epoch``.
 * Per-epoch records are plain dicts (one row per epoch in the studies' tables); callbacks
   add columns to them (dead units, gradient norms, ...).
 * Wall time per epoch is recorded, but it is only comparable between runs that had the
@@ -29,6 +31,10 @@ from actbench.data import load_mnist, synthetic
 
 LOSSES = ("cross_entropy", "mse", "bce_logits")
 OPTIMIZERS = ("adam", "sgd")
+
+# An epoch whose mean training loss exceeds this multiple of the first batch's loss has
+# exploded: 100x keeps ordinary loss spikes (a few times the start) out of it.
+EXPLODE_FACTOR = 100.0
 
 
 @dataclass
@@ -214,7 +220,8 @@ def fit(model: nn.Module, data, epochs: int, lr: float = 1e-3, batch_size: int =
     epoch, eval mode), epoch_wall_s and epoch_cpu_s (training steps only, this process),
     diverged, diverged_epoch (-1 if none), and whatever the
     callbacks return. A non-finite loss ends training: that epoch's record has
-    diverged=True and NaN metrics; no exception is raised.
+    diverged=True and NaN metrics; an exploded loss (see ``EXPLODE_FACTOR``) ends it too,
+    with the epoch's (finite) metrics kept. No exception is raised.
     """
     if epochs < 0:
         raise ValueError(f"epochs must be >= 0, got {epochs}")
@@ -252,6 +259,7 @@ def fit(model: nn.Module, data, epochs: int, lr: float = 1e-3, batch_size: int =
 
     n = len(data.x_train)
     step = 0
+    first_loss = None  # the first batch's loss: the scale an exploded loss is judged against
     epochs_iter = tqdm(range(1, epochs + 1), desc=desc or "fit", unit="epoch", disable=not progress, leave=False)
     for epoch in epochs_iter:
         model.train()
@@ -274,6 +282,8 @@ def fit(model: nn.Module, data, epochs: int, lr: float = 1e-3, batch_size: int =
             opt.step()
             step += 1
             value = batch_loss.item()
+            if first_loss is None:
+                first_loss = value
             loss_sum += value * len(idx)
             seen += len(idx)
             if classify:
@@ -296,6 +306,8 @@ def fit(model: nn.Module, data, epochs: int, lr: float = 1e-3, batch_size: int =
                   "epoch_cpu_s": cpu, "diverged": False, "diverged_epoch": -1}
         if not math.isfinite(test_loss):
             # finite training loss but a non-finite evaluation (parameters blew up on the last step)
+            record.update(diverged=True, diverged_epoch=epoch)
+        elif first_loss is not None and first_loss > 0 and record["train_loss"] > EXPLODE_FACTOR * first_loss:
             record.update(diverged=True, diverged_epoch=epoch)
         for cb in cbs:
             record.update(cb.on_epoch_end(model, dict(record)) or {})

@@ -2,9 +2,12 @@
 # Training is split into independent jobs (one per activation x seed, or per activation)
 # that write part files under results/<hw>/parts/<study>/; a cheap merge rule builds
 # results/<hw>/<study>.parquet. Jobs take one slot and the threads Snakemake gives them
-# (passed on to torch.set_num_threads); results are deterministic given the seed, so the
-# part rules may use Snakemake's between-workflow cache (`--cache`).
+# (passed on to torch.set_num_threads); results are deterministic given the seed and the
+# machine, so the part rules may use Snakemake's between-workflow cache (`--cache`); the
+# hardware id is a parameter so that machines sharing a cache never swap results.
 STUDY_NAMES.extend(["exp1_mnist", "gradient_flow", "dead_units", "necessity"])
+
+from actbench.studies.parts import cli_flags
 
 PARTS = f"{RESULTS}/{HW}/parts"
 
@@ -14,23 +17,9 @@ wildcard_constraints:
     seed=r"\d+",
 
 
-def _training_activations(section):
-    _check_activations(section)
-    return list(config[section]["activations"])
-
-
-def _flag_values(section, keys):
-    """--key value ... for the given config keys (lists become several values)."""
-    out = []
-    for key in keys:
-        value = config[section][key]
-        flag = "--" + key.replace("_", "-")
-        if isinstance(value, list):
-            if value:
-                out.append(flag + " " + " ".join(shlex.quote(str(v)) for v in value))
-        else:
-            out.append(f"{flag} {shlex.quote(str(value))}")
-    return " ".join(out)
+# Unknown activation names stop the run here, with the list of valid names.
+for _section in ("exp1_mnist", "gradient_flow", "dead_units"):
+    _check_activations(_section)
 
 
 # ── Experiment 1: MLP on MNIST, one job per activation x seed ────────────────
@@ -46,8 +35,9 @@ rule exp1_mnist_part:
         slots=1,
     cache: True
     params:
-        flags=_flag_values(
-            "exp1_mnist", ["epochs", "batch_size", "lr", "train_subset", "test_subset", "dead_subset"]
+        hw=HW,
+        flags=cli_flags(
+            config["exp1_mnist"], ["epochs", "batch_size", "lr", "train_subset", "test_subset", "dead_subset"]
         ),
     shell:
         "{PY} exp1_mnist --results {RESULTS} --activations {wildcards.activation} "
@@ -59,7 +49,7 @@ rule exp1_mnist:
     input:
         expand(
             f"{PARTS}/exp1_mnist/{{activation}}-s{{seed}}.parquet",
-            activation=_training_activations("exp1_mnist"),
+            activation=config["exp1_mnist"]["activations"],
             seed=range(config["exp1_mnist"]["seeds"]),
         ),
     output:
@@ -87,9 +77,10 @@ rule gradient_flow_part:
         slots=1,
     cache: True
     params:
+        hw=HW,
         seeds=lambda wc: " ".join(str(s) for s in range(config["gradient_flow"]["seeds"])),
-        flags=_flag_values(
-            "gradient_flow",
+        flags=cli_flags(
+            config["gradient_flow"],
             ["depths", "width", "batch", "train_depths", "train_seeds", "train_epochs", "train_subset", "test_subset"],
         ),
         train=lambda wc: "--train-activations "
@@ -103,7 +94,7 @@ rule gradient_flow:
     input:
         expand(
             f"{PARTS}/gradient_flow/{{activation}}.parquet",
-            activation=_training_activations("gradient_flow"),
+            activation=config["gradient_flow"]["activations"],
         ),
     output:
         result("gradient_flow"),
@@ -130,8 +121,9 @@ rule dead_units_part:
         slots=1,
     cache: True
     params:
-        flags=_flag_values(
-            "dead_units",
+        hw=HW,
+        flags=cli_flags(
+            config["dead_units"],
             ["depths", "width", "inits", "batchnorm", "lrs", "epochs", "train_subset", "test_subset"],
         ),
     shell:
@@ -151,7 +143,9 @@ rule dead_units_collapse:
         slots=1,
     cache: True
     params:
-        flags=_flag_values("dead_units", ["collapse_widths", "collapse_depths", "collapse_trials"]),
+        hw=HW,
+        flags=cli_flags(
+            config["dead_units"], ["collapse_widths", "collapse_depths", "collapse_trials"]),
     shell:
         "{PY} dead_units --results {RESULTS} --collapse --threads {threads} --part collapse "
         "{params.flags} > {log} 2>&1"
@@ -161,7 +155,7 @@ rule dead_units:
     input:
         expand(
             f"{PARTS}/dead_units/{{activation}}-s{{seed}}.parquet",
-            activation=_training_activations("dead_units"),
+            activation=config["dead_units"]["activations"],
             seed=range(config["dead_units"]["seeds"]),
         ),
         f"{PARTS}/dead_units/collapse.parquet",
@@ -190,6 +184,8 @@ rule necessity:
         slots=1,
     cache: True
     params:
-        flags=_flag_values("necessity", ["seeds", "samples", "noise", "epochs", "region_trials"]),
+        hw=HW,
+        flags=cli_flags(
+            config["necessity"], ["seeds", "samples", "noise", "epochs", "region_trials"]),
     shell:
         "{PY} necessity --results {RESULTS} --threads {threads} {params.flags} > {log} 2>&1"

@@ -1,6 +1,8 @@
-"""Study `dead_units`: dead-unit fractions after training across depth x init x BatchNorm x
-learning rate for ReLU, LeakyReLU and PReLU (the tutorial's promised Experiment 3), and a
-Monte Carlo estimate of how often a deep narrow ReLU net is dead at initialisation."""
+"""Study `dead_units`: how many units die, by depth, init, BatchNorm and learning rate.
+
+Dead-unit fractions after training for ReLU, LeakyReLU and PReLU over the grid (the
+tutorial's promised Experiment 3), and a Monte Carlo estimate of how often a deep narrow
+ReLU net is dead at initialisation."""
 
 from __future__ import annotations
 

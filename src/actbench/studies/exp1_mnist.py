@@ -1,5 +1,7 @@
-"""Study `exp1_mnist`: the tutorial's Experiment 1 (MLP 784-256-128-10 on MNIST, Adam) per
-activation and seed, with test accuracy, training loss and dead units measured two ways per epoch."""
+"""Study `exp1_mnist`: the tutorial's Experiment 1, an MLP on MNIST per activation and seed.
+
+MLP 784-256-128-10, Adam 1e-3, batch 128, pixels in [-1, 1]; per epoch: training loss, test
+accuracy, and dead units measured the tutorial's way and over the whole training set."""
 
 from __future__ import annotations
 

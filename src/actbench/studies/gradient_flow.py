@@ -1,6 +1,8 @@
-"""Study `gradient_flow`: the tutorial's Experiment 2 (per-layer mean |dL/dW| after one backward
-pass through a deep width-64 net) with its init and the registry's, over depths and seeds;
-plus whether deep nets of each activation actually train (accuracy and per-layer weight change)."""
+"""Study `gradient_flow`: the tutorial's Experiment 2, gradient size per layer of deep nets.
+
+Per-layer mean |dL/dW| after one backward pass through a width-64 net, with the tutorial's
+init and the registry's, over depths and seeds; plus whether deep nets of each activation
+actually train (accuracy and per-layer weight change)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,8 @@
-"""Study `necessity`: why activations exist. A stack of linear layers equals one linear map
-(measured difference); linear vs ReLU models on XOR and circles (accuracy, decision
-boundaries); and how many linear pieces ReLU nets cut their input space into."""
+"""Study `necessity`: why activations exist (the tutorial's demo 1).
+
+A stack of linear layers equals one linear map (measured difference); linear vs ReLU
+models on XOR and circles (accuracy, decision boundaries); and how many linear pieces
+ReLU nets cut their input space into."""
 
 from __future__ import annotations
 

@@ -11,14 +11,13 @@ Not a study itself (it is not listed in ``STUDIES``).
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 import pandas as pd
 
 from actbench.cliutil import positive_int, write_and_report
 from actbench.hardware import hw_id
-from actbench.results import atomic_write_parquet, read_parquet, study_path, write_study
+from actbench.results import atomic_write_parquet, link_declared, read_parquet, study_path, write_study
 
 
 def part_name(part: str) -> str:
@@ -44,20 +43,6 @@ def add_job_arguments(p: argparse.ArgumentParser, default_seeds: int) -> None:
                    help="only merge these part files into the study file (no computation)")
 
 
-def _link_declared(target: Path, relative: str) -> None:
-    """On a cluster (ACTBENCH_LINK_DIR set, see workflow/rules/common.smk): point the path
-    Snakemake declared, <link dir>/<relative>, at the file just written, atomically."""
-    link_dir = os.environ.get("ACTBENCH_LINK_DIR")
-    if not link_dir:
-        return
-    link = Path(link_dir) / relative
-    link.parent.mkdir(parents=True, exist_ok=True)
-    tmp = link.parent / f".{link.name}.{os.getpid()}.tmp"
-    tmp.unlink(missing_ok=True)
-    os.symlink(os.path.relpath(Path(target).resolve(), link.parent.resolve()), tmp)
-    os.replace(tmp, link)
-
-
 def merge_parts(study: str, results_dir, files: list) -> Path:
     """Concatenate part files (already carrying provenance) into the study file of the
     machine that computed them. Parts from different machines are refused: they are
@@ -77,7 +62,7 @@ def merge_parts(study: str, results_dir, files: list) -> Path:
                          "merge each machine's parts separately")
     target = study_path(study, Path(results_dir), hw=machines[0])
     atomic_write_parquet(merged, target)
-    _link_declared(target, f"{study}.parquet")
+    link_declared(target, f"{study}.parquet")
     print(f"{study}: merged {len(files)} parts ({len(merged)} rows) into {target}")
     return target
 
@@ -86,7 +71,24 @@ def finish(df: pd.DataFrame, study: str, args, key: list[str]) -> Path:
     """Write a job's rows: to its part file, or (by hand) upsert them into the study file."""
     if args.part:
         path = write_study(df, study, Path(args.results), key=None, path=part_path(args.results, study, args.part))
-        _link_declared(path, f"parts/{study}/{args.part}.parquet")
+        link_declared(path, f"parts/{study}/{args.part}.parquet")
         print(f"{study}: wrote {len(df)} rows to {path}")
         return path
     return write_and_report(df, study, args.results, key=key)
+
+
+def cli_flags(section: dict, keys: list[str]) -> str:
+    """Command-line flags for a study from its config section (used by the Snakemake rules):
+    each key becomes --key-with-dashes followed by its value, or its values for a list."""
+    import shlex
+
+    out = []
+    for key in keys:
+        value = section[key]
+        flag = "--" + key.replace("_", "-")
+        if isinstance(value, list):
+            if value:
+                out.append(flag + " " + " ".join(shlex.quote(str(v)) for v in value))
+        else:
+            out.append(f"{flag} {shlex.quote(str(value))}")
+    return " ".join(out)

@@ -23,6 +23,21 @@ def test_models_have_the_tutorial_shapes():
     assert sum(isinstance(m, torch.nn.ELU) for m in resnet.modules()) == 17  # stem + 2 per block
 
 
+def test_efficientnet_b0_matches_the_published_layout():
+    args = type("A", (), {"image_batch": 2})()
+    net = ts.MODELS["efficientnet_b0"].build("silu", args)
+    assert net(torch.randn(2, 3, 32, 32)).shape == (2, 10)
+    # torchvision's efficientnet_b0 has 5,288,548 parameters with a 1000-class head;
+    # swapping it for a 10-class head removes 1280 * 990 + 990 of them.
+    assert count_parameters(net) == 5_288_548 - 1280 * 990 - 990
+    # stem + head, expand/depthwise/SE per block (the first block has no expansion): 49;
+    # the 16 excitation gates stay sigmoids whatever the activation under test.
+    assert sum(isinstance(m, torch.nn.SiLU) for m in net.modules()) == 49
+    assert sum(isinstance(m, torch.nn.Sigmoid) for m in net.modules()) == 16
+    plain = ts.MODELS["efficientnet_b0"].build(None, args)
+    assert not any(isinstance(m, torch.nn.SiLU) for m in plain.modules())
+
+
 def test_tiny_run_writes_ratios_and_shares(tmp_path):
     rc = main(["training_step", "--results", str(tmp_path), "--device", "cpu", "--models", "mlp",
                "--activations", "silu", "--threads", "1", "--mlp-batch", "8",

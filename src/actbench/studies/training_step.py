@@ -8,7 +8,11 @@ Models (each hidden activation is its own registry module, e.g. nn.GELU):
 * ``transformer_ffn`` a transformer feed-forward block, Linear(512, 2048) -> activation ->
                       Linear(2048, 512), on ``--tokens`` tokens, Adam(1e-3), MSE;
 * ``resnet18_32px``   ResNet-18 for 32x32 images (CIFAR layout: 3x3 stem, no max-pool),
-                      batch ``--image-batch``, Adam(1e-3), cross-entropy.
+                      batch ``--image-batch``, Adam(1e-3), cross-entropy;
+* ``efficientnet_b0`` EfficientNet-B0's layout (MBConv blocks with depthwise convolutions
+                      and squeeze-and-excitation) for 32x32 images (stride-1 stem), same
+                      batch, optimizer and loss. Every activation of the network is the one
+                      under test; the excitation gate stays a sigmoid, as in the original.
 
 One step = zero_grad, forward, loss, backward, optimizer.step, timed like the kernels
 (actbench.timing: torch.utils.benchmark on CPU with an explicit thread count,
@@ -78,6 +82,47 @@ def resnet18_32px(act: Callable[[], nn.Module], num_classes: int = 10) -> nn.Mod
     return nn.Sequential(*layers)
 
 
+# --- EfficientNet-B0 for 32x32 inputs ------------------------------------------------------
+class MBConv(nn.Module):
+    """Inverted residual: 1x1 expand, depthwise kxk, squeeze-and-excitation, 1x1 project."""
+
+    def __init__(self, cin: int, cout: int, expand: int, kernel: int, stride: int, act: Callable[[], nn.Module]):
+        super().__init__()
+        mid = cin * expand
+        layers: list[nn.Module] = []
+        if expand != 1:
+            layers += [nn.Conv2d(cin, mid, 1, bias=False), nn.BatchNorm2d(mid), act()]
+        layers += [nn.Conv2d(mid, mid, kernel, stride, kernel // 2, groups=mid, bias=False), nn.BatchNorm2d(mid), act()]
+        self.body = nn.Sequential(*layers)
+        squeezed = max(1, cin // 4)  # SE ratio 0.25 of the block's input width, as in the paper
+        self.se = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(mid, squeezed, 1), act(),
+                                nn.Conv2d(squeezed, mid, 1), nn.Sigmoid())
+        self.project = nn.Sequential(nn.Conv2d(mid, cout, 1, bias=False), nn.BatchNorm2d(cout))
+        self.residual = stride == 1 and cin == cout
+
+    def forward(self, x):
+        h = self.body(x)
+        y = self.project(h * self.se(h))
+        return x + y if self.residual else y
+
+
+# (expansion, output channels, repeats, first stride, kernel) of EfficientNet-B0's seven stages
+EFFICIENTNET_B0_STAGES = ((1, 16, 1, 1, 3), (6, 24, 2, 2, 3), (6, 40, 2, 2, 5), (6, 80, 3, 2, 3),
+                          (6, 112, 3, 1, 5), (6, 192, 4, 2, 5), (6, 320, 1, 1, 3))
+
+
+def efficientnet_b0_32px(act: Callable[[], nn.Module], num_classes: int = 10) -> nn.Module:
+    layers: list[nn.Module] = [nn.Conv2d(3, 32, 3, 1, 1, bias=False), nn.BatchNorm2d(32), act()]
+    cin = 32
+    for expand, cout, repeats, stride, kernel in EFFICIENTNET_B0_STAGES:
+        for i in range(repeats):
+            layers.append(MBConv(cin, cout, expand, kernel, stride if i == 0 else 1, act))
+            cin = cout
+    layers += [nn.Conv2d(cin, 1280, 1, bias=False), nn.BatchNorm2d(1280), act(),
+               nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(1280, num_classes)]
+    return nn.Sequential(*layers)
+
+
 # --- the models: builder(activation name or None) and a batch maker -------------------------
 @dataclass(frozen=True)
 class Model:
@@ -109,6 +154,12 @@ MODELS = {
         lambda a, g: (torch.randn(a.image_batch, 3, 32, 32, generator=g),
                       torch.randint(0, 10, (a.image_batch,), generator=g)),
         F.cross_entropy, lambda a: a.image_batch),
+    "efficientnet_b0": Model(
+        "EfficientNet-B0 layout, 32x32 inputs",
+        lambda act, a: efficientnet_b0_32px(_act_factory(act)),
+        lambda a, g: (torch.randn(a.image_batch, 3, 32, 32, generator=g),
+                      torch.randint(0, 10, (a.image_batch,), generator=g)),
+        F.cross_entropy, lambda a: a.image_batch),
 }
 
 
@@ -120,7 +171,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="CPU thread counts, integers or 'all' (default: all); ignored on CUDA")
     p.add_argument("--mlp-batch", type=positive_int, default=128, help="Experiment 1 batch (default 128)")
     p.add_argument("--tokens", type=positive_int, default=2048, help="tokens per FFN step (default 2048)")
-    p.add_argument("--image-batch", type=positive_int, default=32, help="ResNet-18 batch (default 32)")
+    p.add_argument("--image-batch", type=positive_int, default=32, help="image batch of the ResNet-18 and EfficientNet-B0 steps (default 32)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     p.add_argument("--min-run-time", type=float, default=0.2, help="CPU: seconds of samples at least")
     p.add_argument("--max-run-time", type=float, default=2.0, help="CPU: seconds per measurement at most")

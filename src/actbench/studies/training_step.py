@@ -137,6 +137,16 @@ def _act_factory(name: str | None) -> Callable[[], nn.Module]:
     return nn.Identity if name is None else activations.get(name).module
 
 
+def image_model(description: str, builder: Callable[[Callable[[], nn.Module]], nn.Module]) -> Model:
+    """A 10-class image classifier on random 32x32 RGB batches of --image-batch images."""
+    return Model(
+        description,
+        lambda act, a: builder(_act_factory(act)),
+        lambda a, g: (torch.randn(a.image_batch, 3, 32, 32, generator=g),
+                      torch.randint(0, 10, (a.image_batch,), generator=g)),
+        F.cross_entropy, lambda a: a.image_batch)
+
+
 MODELS = {
     "mlp": Model(
         "Experiment 1 MLP 784-256-128-10",
@@ -148,18 +158,8 @@ MODELS = {
         lambda act, a: mlp([512, 2048, 512], act),
         lambda a, g: (torch.randn(a.tokens, 512, generator=g), torch.randn(a.tokens, 512, generator=g)),
         F.mse_loss, lambda a: a.tokens),
-    "resnet18_32px": Model(
-        "ResNet-18, 32x32 inputs",
-        lambda act, a: resnet18_32px(_act_factory(act)),
-        lambda a, g: (torch.randn(a.image_batch, 3, 32, 32, generator=g),
-                      torch.randint(0, 10, (a.image_batch,), generator=g)),
-        F.cross_entropy, lambda a: a.image_batch),
-    "efficientnet_b0": Model(
-        "EfficientNet-B0 layout, 32x32 inputs",
-        lambda act, a: efficientnet_b0_32px(_act_factory(act)),
-        lambda a, g: (torch.randn(a.image_batch, 3, 32, 32, generator=g),
-                      torch.randint(0, 10, (a.image_batch,), generator=g)),
-        F.cross_entropy, lambda a: a.image_batch),
+    "resnet18_32px": image_model("ResNet-18, 32x32 inputs", resnet18_32px),
+    "efficientnet_b0": image_model("EfficientNet-B0 layout, 32x32 inputs", efficientnet_b0_32px),
 }
 
 

@@ -14,3 +14,16 @@ os.environ.setdefault("TRITON_INTERPRET", "1")
 @pytest.fixture
 def root() -> Path:
     return ROOT
+
+
+@pytest.fixture
+def one_thread():
+    """One torch thread for the test. On a shared 2-core machine, two spinning OpenMP
+    threads per test process slow small ops down by orders of magnitude when other jobs
+    run. Modules that train use it with `pytestmark = pytest.mark.usefixtures("one_thread")`."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

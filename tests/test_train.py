@@ -8,15 +8,7 @@ import torch.nn as nn
 
 from actbench import models, train
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One torch thread: on the shared 2-core machine, two spinning OpenMP threads per test
-    process slow small ops down by orders of magnitude when other jobs run."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

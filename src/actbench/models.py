@@ -139,6 +139,14 @@ def _seeded(seed: int | None):
         yield
 
 
+def _apply_init(model: nn.Module, init: str, schemes: list[str], distribution: str, bias: str) -> None:
+    """Initialise a freshly built model's layers; PyTorch's default init needs only the bias."""
+    if init != "torch_default":
+        init_weights(model, schemes, distribution, bias)
+    elif bias == "zero":
+        init_weights(model, "torch_default", bias="zero")
+
+
 def mlp(widths: Sequence[int], activation: str | Sequence[str | None] | None = "relu",
         init: str = "torch_default", batchnorm: bool = False, output_activation: str | None = None,
         distribution: str = "normal", bias: str = "keep", seed: int | None = None,
@@ -169,10 +177,7 @@ def mlp(widths: Sequence[int], activation: str | Sequence[str | None] | None = "
         if output_activation is not None:
             layers.append(activation_module(output_activation))
         model = nn.Sequential(*layers)
-        if init != "torch_default":
-            init_weights(model, schemes, distribution, bias)
-        elif bias == "zero":
-            init_weights(model, "torch_default", bias="zero")
+        _apply_init(model, init, schemes, distribution, bias)
     return model
 
 
@@ -206,10 +211,7 @@ def cnn(activation: str | Sequence[str] = "relu", channels: Sequence[int] = (16,
             prev = c
         layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(prev, num_classes)]
         model = nn.Sequential(*layers)
-        if init != "torch_default":
-            init_weights(model, schemes, distribution, bias)
-        elif bias == "zero":
-            init_weights(model, "torch_default", bias="zero")
+        _apply_init(model, init, schemes, distribution, bias)
     return model
 
 

@@ -190,6 +190,14 @@ def _rel_l2(value: Tensor, reference: Tensor) -> float:
     return ((value.double() - reference).norm() / reference.norm()).item()
 
 
+def _judge(result: Check, what: str, value: Tensor, reference: Tensor, tol: float) -> tuple[float, bool]:
+    """Relative L2 error against the reference and whether it is within ``tol`` (noted if not)."""
+    err = _rel_l2(value, reference)
+    if not err <= tol:
+        result.problems.append(f"{what} relative L2 error {err:.3g} > {tol:g}")
+    return err, err <= tol
+
+
 def check(impl, spec: Activation, x: Tensor, seed: int = 0) -> Check:
     """Compare an implementation's output and input gradient with the registry's float64 reference."""
     tol = TOLERANCE[x.dtype]
@@ -205,10 +213,7 @@ def check(impl, spec: Activation, x: Tensor, seed: int = 0) -> Check:
             impl.forward(x, y)
         else:
             y = impl.fn(x)
-        result.forward_rel_l2 = _rel_l2(y, ref_y)
-        result.forward_ok = result.forward_rel_l2 <= tol
-        if not result.forward_ok:
-            result.problems.append(f"forward relative L2 error {result.forward_rel_l2:.3g} > {tol:g}")
+        result.forward_rel_l2, result.forward_ok = _judge(result, "forward", y, ref_y, tol)
     except Exception as exc:
         result.problems.append(f"forward raised {type(exc).__name__}: {exc}")
         return result
@@ -222,10 +227,7 @@ def check(impl, spec: Activation, x: Tensor, seed: int = 0) -> Check:
         else:
             xr = x.detach().requires_grad_()
             (grad,) = torch.autograd.grad(impl.fn(xr), xr, g)
-        result.grad_rel_l2 = _rel_l2(grad, ref_grad)
-        result.backward_ok = result.grad_rel_l2 <= tol
-        if not result.backward_ok:
-            result.problems.append(f"gradient relative L2 error {result.grad_rel_l2:.3g} > {tol:g}")
+        result.grad_rel_l2, result.backward_ok = _judge(result, "gradient", grad, ref_grad, tol)
     except Exception as exc:
         result.problems.append(f"backward raised {type(exc).__name__}: {exc}")
     return result

@@ -21,35 +21,28 @@ def _run(code, interpret):
     return result.stdout
 
 
-def test_import_without_triton():
-    out = _run("""
-        import sys
-        sys.modules["triton"] = None  # makes `import triton` raise ImportError
-        import torch
-        import actbench.kernels as kernels
-        from actbench import activations
-        assert not kernels.available()
-        assert "triton" not in activations.get("relu").implementations
-        try:
-            kernels.activation("relu", torch.zeros(3))
-        except RuntimeError as err:
-            print(err)
-    """, interpret=False)
-    assert "triton cannot be imported" in out
+# Without triton, or with triton but neither CUDA nor the interpreter, the package imports,
+# registers no triton implementation, and a kernel call says why it cannot run.
+NOTHING_REGISTERED = """
+    import torch
+    import actbench.kernels as kernels
+    from actbench import activations
+    assert not kernels.available()
+    assert "triton" not in activations.get("relu").implementations
+    try:
+        kernels.activation("relu", torch.zeros(3))
+    except RuntimeError as err:
+        print(err)
+"""
 
 
-@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="checks the no-CUDA case")
-def test_import_without_cuda_or_interpreter():
-    out = _run("""
-        import torch
-        import actbench.kernels as kernels
-        from actbench import activations
-        assert not kernels.available()
-        assert "triton" not in activations.get("relu").implementations
-        try:
-            kernels.activation("relu", torch.zeros(3))
-        except RuntimeError as err:
-            print(err)
-    """, interpret=False)
-    assert "TRITON_INTERPRET=1" in out
+@pytest.mark.parametrize("prelude, message", [
+    pytest.param('import sys; sys.modules["triton"] = None  # `import triton` raises ImportError\n',
+                 "triton cannot be imported", id="without-triton"),
+    pytest.param("", "TRITON_INTERPRET=1", id="without-cuda-or-interpreter",
+                 marks=pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="checks the no-CUDA case")),
+])
+def test_import_registers_nothing_and_explains(prelude, message):
+    out = _run(prelude + textwrap.dedent(NOTHING_REGISTERED), interpret=False)
+    assert message in out
 

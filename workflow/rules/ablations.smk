@@ -9,6 +9,7 @@
 import importlib as _importlib
 
 from actbench import ablation as _ablation
+from actbench.studies.parts import cli_flags
 
 ABLATION_STUDIES = list(config["ablations"])
 STUDY_NAMES.extend(ABLATION_STUDIES)
@@ -28,17 +29,8 @@ def ablation_flags(study):
     """The study's config entries as command-line flags (lists become several values);
     `seeds: n` becomes --seeds 0 .. n-1 (the replicates of unseeded parts)."""
     cfg = config["ablations"][study]
-    flags = ["--seeds " + " ".join(str(s) for s in range(cfg["seeds"]))]
-    for key, value in cfg.items():
-        if key == "seeds":
-            continue
-        flag = "--" + key.replace("_", "-")
-        if isinstance(value, list):
-            if value:
-                flags.append(flag + " " + " ".join(shlex.quote(str(v)) for v in value))
-        else:
-            flags.append(f"{flag} {shlex.quote(str(value))}")
-    return " ".join(flags)
+    seeds = "--seeds " + " ".join(str(s) for s in range(cfg["seeds"]))
+    return f"{seeds} {cli_flags(cfg, [key for key in cfg if key != 'seeds'])}".strip()
 
 
 _ABLATION_STUDY = "|".join(ABLATION_STUDIES) or "(?!)"

@@ -20,28 +20,30 @@ def _load(name):
     return json.loads(path.read_text())
 
 
-ADMONITION = {"confirmed": "success", "refuted": "failure", "inconclusive": "question",
+ADMONITION = {"confirmed": "success", "refuted": "failure", "inconclusive": "warning",
               "not testable": "info", "pending": "note"}
+# The order in which a box shows the worst of several machines' verdicts (actbench.verdicts).
+VERDICT_ORDER = ("refuted", "inconclusive", "confirmed", "not testable", "pending")
 
 
 def _fmt(value) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, float):
-        return f"{value:.4g}".replace("-", "−")
+        if value == 0:
+            return "0"
+        text = f"{value:.4g}"
+        if "e" in text:
+            mantissa, exponent = text.split("e")
+            text = f"{mantissa}e{int(exponent)}"
+        return text.replace("-", "−")
     if isinstance(value, list):
         return "–".join(_fmt(v) for v in value)
-    if isinstance(value, dict):  # statistical comparison
-        return f"effect {_fmt(value.get('effect'))}, p = {_fmt(value.get('p'))}"
     return str(value)
 
 
-def _rule_text(rule: dict) -> str:
-    kind = rule["kind"]
-    return {"abs_tol": f"|measured − claimed| ≤ {rule.get('tol')}",
-            "rel_tol": f"within {rule.get('tol', 0) * 100:g}% of the claim",
-            "in_range": "measured inside the claimed range",
-            "at_least": "measured ≥ claimed", "at_most": "measured ≤ claimed",
-            "direction": "significant difference in the claimed direction (test stated on the page)",
-            "not_testable": "not testable here"}.get(kind, kind)
+def _cell(text: str) -> str:
+    return str(text).replace("|", "\\|")
 
 
 def define_env(env):
@@ -78,25 +80,38 @@ def define_env(env):
 
     @env.macro
     def claim(claim_id: str) -> str:
-        """A "Claim check" admonition: the tutorial's value beside ours, per machine, with the verdict."""
+        """A "Claim check" admonition: the tutorial's value beside ours (estimate, 95 % interval,
+        n) per machine, the verdict and the reason the rule gives for it."""
         rows = by_id.get(claim_id)
         if rows is None:
             raise KeyError(f"claim {claim_id!r} is not in the ledger (src/actbench/claims.yaml)")
         first = rows[0]
-        worst = next((v for v in ("refuted", "inconclusive", "confirmed", "not testable", "pending")
-                      if any(r["verdict"] == v for r in rows)), "pending")
+        worst = next((v for v in VERDICT_ORDER if any(r["verdict"] == v for r in rows)), "pending")
         lines = [f'!!! {ADMONITION[worst]} "Claim check: {first["claim"]}"',
                  f"    Tutorial (§{first['section']}): **{_fmt(first['claimed'])}**. "
-                 f"Rule: {_rule_text(first['rule'])}.", ""]
+                 f"Rule: {first['rule_text']}.", ""]
         if first["rule"]["kind"] == "not_testable":
             lines.append(f"    Not testable here: {first['reason']}")
         else:
-            lines += ["    | machine | measured | verdict |", "    |---|---|---|"]
+            lines += ["    | machine | measured [95 % interval], n | verdict | why |", "    |---|---|---|---|"]
             for r in rows:
-                measured = "not measured yet" if r["measured"] is None else _fmt(r["measured"])
-                lines.append(f"    | {r['hw_id'] or 'any (exact maths)'} | {measured} | **{r['verdict']}** |")
+                measured = r["measured_text"] or ("–" if r["verdict"] == "not testable" else "not measured yet")
+                lines.append(f"    | {r['hw_id'] or 'any (exact maths)'} | {_cell(measured)} | "
+                             f"**{r['verdict']}**{' (a fortiori)' if r.get('a_fortiori') else ''} | {_cell(r['why'])} |")
+                for a in r.get("also", []):
+                    lines.append(f"    | {_cell(a['label'])} | {_cell(a['measured_text'] or '–')} | {a['verdict']} | "
+                                 f"{_cell(a['why'])} |")
         lines.append(f"\n    <small>Ledger id `{claim_id}`, study `{first['study']}`, metric `{first['metric']}`.</small>")
         return "\n".join(lines) + "\n"
+
+    @env.macro
+    def numci(key: str) -> str:
+        """A measured number with its interval: 'estimate [low, high], n = k'."""
+        try:
+            entry = numbers["numbers"][key]
+        except KeyError:
+            raise KeyError(f"number {key!r} is not in docs/generated/numbers.json") from None
+        return entry.get("interval_text", entry["text"])
 
     @env.macro
     def machines() -> list:

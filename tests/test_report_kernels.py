@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from actbench.cli import main
-from actbench.studies import kernels
+from actbench.studies import kernel_cost, kernels
 
 CLAIM_ACTS = ["leaky_relu", "tanh", "sigmoid", "elu", "gelu", "gelu_tanh", "silu", "prelu", "mish", "hardswish"]
 CPU, GPU = "cpu-test-a", "gpu-test-h200"
@@ -49,13 +49,17 @@ def report(tmp_path_factory, monkeypatch_module):
     results = tmp_path_factory.mktemp("results")
     monkeypatch_module.setenv("ACTBENCH_HW_ID", CPU)
     monkeypatch_module.setattr(kernels, "time_fn", quick_time)
+    monkeypatch_module.setattr(kernel_cost, "time_cpu", lambda fn, threads, settings: quick_time(fn, "cpu", threads,
+                                                                                                settings, None))
     fast = ["--min-run-time", "0.002", "--max-run-time", "0.01"]
     assert main(["kernels", "--results", str(results), "--device", "cpu", "--activations", *CLAIM_ACTS,
                  "--providers", "eager", "eager_out", "--dtypes", "float32", "--log2-sizes", "8", "10",
                  "--threads", "1", "2", *fast]) == 0
+    assert main(["kernel_cost", "--results", str(results), "--activations", *CLAIM_ACTS, "--rounds", "3",
+                 "--min-run-time", "0.001", "--compute-log2", "8", "--memory-log2", "10"]) == 0
     assert main(["training_step", "--results", str(results), "--device", "cpu", "--models", "mlp",
                  "transformer_ffn", "--activations", "leaky_relu", "elu", "silu", "mish", "--threads", "1",
-                 "--mlp-batch", "8", "--tokens", "8", *fast]) == 0
+                 "--mlp-batch", "8", "--tokens", "8", "--rounds", "3", *fast]) == 0
     cpu = pd.read_parquet(results / CPU / "kernels.parquet")
     (results / GPU).mkdir()
     fake_gpu(cpu).to_parquet(results / GPU / "kernels.parquet")
@@ -90,13 +94,15 @@ def test_headline_ratio_is_recomputed_from_the_parquet(report):
     numbers = json.loads((out / "numbers.json").read_text())["numbers"]
     ok = cpu[(cpu["status"] == "ok") & (cpu["provider"] == "eager") & (cpu["mode"] == "forward+backward")
              & (cpu["numel"] == cpu["numel"].max()) & (cpu["threads"] == cpu["threads"].max())]
-    t = ok.set_index("activation")["median_s"]
+    # each time over the copy timed just before and after its block: the drift cancels
+    t = (ok["median_s"] / ok["copy_median_s"]).set_axis(ok["activation"])
+    assert (ok["copy_before_s"] > 0).all() and (ok["copy_after_s"] > 0).all()
     assert numbers[f"kernels.{CPU}.gelu.fwd_bwd_time_ratio_vs_relu"]["value"] == pytest.approx(t["gelu"] / t["relu"])
-    # The A100 "1e9 values" numbers exist for GPUs only.
+    # The A100 "1e9 values" numbers exist for GPUs only; the physical floor for everyone.
     assert f"kernels.{GPU}.relu.fwd_ms:1e9_fp32" in numbers
     assert f"kernels.{CPU}.relu.fwd_ms:1e9_fp32" not in numbers
-    assert f"kernels.{CPU}.cpu.gelu_vs_relu.fwd_time" in numbers
-    assert f"kernels.{GPU}.cpu.gelu_vs_relu.fwd_time" not in numbers
+    floor = numbers["kernels.a100_datasheet.relu.fwd_ms_floor:1e9"]["measurement"]
+    assert floor["ci_low"] == pytest.approx(4e9 / 2.039e12 * 1e3) and floor["ci_high"] == float("inf")
     assert numbers["kernels.floor_ms_1e9_fp32_fwd.a100_80gb_sxm"]["value"] == pytest.approx(8e9 / 2.039e12 * 1e3)
 
 
@@ -111,10 +117,17 @@ def test_billion_table_sets_the_floor_beside_the_claim(report):
 def test_kernel_and_training_step_claims_are_resolved(report):
     _, out, _ = report
     claims = json.loads((out / "claims.json").read_text())["claims"]
-    mine = [c for c in claims if c["study"] in ("kernels", "training_step") and c["id"] not in UNSETTLED]
+    mine = [c for c in claims if c["study"] in ("kernels", "kernel_cost", "training_step")
+            and c["id"] not in UNSETTLED]
     assert len(mine) > 25
     pending = sorted({c["id"] for c in mine if c["verdict"] == "pending"})
     assert not pending, pending
-    measured = {(c["id"], c["hw_id"]): c["measured"] for c in claims}
-    assert isinstance(measured[("hardswish-cheaper", CPU)], dict)
-    assert np.isfinite(measured[("speed-swish-vs-gelu-30pct", CPU)])
+    rows = {(c["id"], c["hw_id"]): c for c in claims}
+    for cid in ("hardswish-cheaper", "cost-table-tanh", "speed-swish-vs-gelu-30pct"):
+        row = rows[(cid, CPU)]
+        assert np.isfinite(row["measured"]) and row["n"] == 3 and row["interval"][0] <= row["measured"] <= row["interval"][1]
+    # the cost claim shows the other regime beside the one it is decided in
+    assert [a["label"] for a in rows[("cost-table-tanh", CPU)]["also"]] == ["regime: memory-bound (shown, not decided)"]
+    # A100 claims: not testable on a CPU, and the ReLU time refuted by the datasheet floor
+    assert rows[("speed-a100-gelu-ratio", CPU)]["verdict"] == "not testable"
+    assert rows[("speed-a100-relu-abs", None)]["verdict"] == "refuted"

@@ -1,4 +1,4 @@
-"""actbench.rerun: comparing two runs of a timing study."""
+"""actbench.rerun: comparing two runs of a timing study on the same-run ratios."""
 
 import pandas as pd
 import pytest
@@ -7,44 +7,65 @@ from actbench import rerun
 from actbench.cli import main
 
 
-def frame(medians, hw="cpu-test-1c", numel=2 ** 22):
+def frame(values, hw="cpu-test-1c", numel=2 ** 22, quantity="ratio_vs_relu", status="ok"):
     rows = [{"activation": act, "provider": "eager", "mode": "forward", "dtype": "float32", "numel": numel,
-             "threads": 1, "hw_id": hw, "median_s": m} for act, m in medians.items()]
+             "threads": 1, "hw_id": hw, "status": status, "median_s": v, "copy_fraction": 1 / v, quantity: v}
+            for act, v in values.items()]
     return pd.DataFrame(rows)
 
 
-def test_changes_within_and_beyond_tolerance_are_told_apart():
-    old = frame({"relu": 1.0, "gelu": 2.0, "tanh": 3.0})
-    new = frame({"relu": 1.05, "gelu": 2.5, "tanh": 2.97})
-    pair = rerun.compare(old, new, min_log2=20, tolerance=0.10)
-    assert list(pair["activation"]) == ["gelu", "relu", "tanh"]  # largest change first
-    assert pair.set_index("activation")["within"].to_dict() == {"gelu": False, "relu": True, "tanh": True}
+def test_ratio_changes_within_and_beyond_tolerance_are_told_apart():
+    old = frame({"gelu": 2.0, "tanh": 3.0, "elu": 1.0})
+    new = frame({"gelu": 2.5, "tanh": 2.97, "elu": 1.05})
+    pair = rerun.compare(old, new, min_log2=20, tolerance=0.10, quantities=["ratio_vs_relu"])
+    assert list(pair["activation"]) == ["gelu", "elu", "tanh"]  # largest change first
+    assert pair.set_index("activation")["within"].to_dict() == {"gelu": False, "elu": True, "tanh": True}
     assert pair.set_index("activation").loc["gelu", "change"] == pytest.approx(0.25)
-    assert rerun.summary(pair, 0.10).startswith("2 of 3 large-size medians within 10%")
+    assert rerun.summary(pair, 0.10).startswith("ratio_vs_relu: 2 of 3 large-size values within 10%")
+
+
+def test_drift_of_absolute_medians_does_not_count_by_default():
+    # Every median 30 % slower (bandwidth drift), ratios unchanged: the default check passes.
+    old = frame({"gelu": 2.0, "tanh": 3.0}).assign(median_s=[1.0, 1.5])
+    new = frame({"gelu": 2.0, "tanh": 3.0}).assign(median_s=[1.3, 1.95])
+    assert rerun.compare(old, new)["within"].all()
+    assert not rerun.compare(old, new, quantities=["median_s"])["within"].any()
+
+
+def test_a_file_against_itself_agrees_fully_and_untimed_rows_are_ignored():
+    df = pd.concat([frame({"gelu": 2.0, "tanh": 3.0}),
+                    frame({"mish": float("nan")}, status="unavailable: no backward out= overload"),
+                    frame({"relu": 1.0}), frame({"copy": 1.0})])
+    pair = rerun.compare(df, df)
+    assert pair["within"].all() and len(pair) == 5
+    assert set(pair.loc[pair["quantity"] == "ratio_vs_relu", "activation"]) == {"gelu", "tanh"}  # relu: 1 by construction
+    assert "copy" not in set(pair["activation"])
 
 
 def test_small_sizes_are_left_out():
-    old = pd.concat([frame({"relu": 1.0}, numel=2 ** 12), frame({"relu": 1.0})])
-    new = pd.concat([frame({"relu": 9.0}, numel=2 ** 12), frame({"relu": 1.0})])
+    old = pd.concat([frame({"gelu": 1.0}, numel=2 ** 12), frame({"gelu": 1.0})])
+    new = pd.concat([frame({"gelu": 9.0}, numel=2 ** 12), frame({"gelu": 1.0})])
     pair = rerun.compare(old, new, min_log2=20)
-    assert len(pair) == 1 and pair["within"].all()
+    assert len(pair) == 2 and pair["within"].all()  # one row per quantity, both at 2^22
 
 
 def test_runs_of_different_machines_are_refused():
     with pytest.raises(ValueError, match="different machines"):
-        rerun.compare(frame({"relu": 1.0}), frame({"relu": 1.0}, hw="gpu-other"))
+        rerun.compare(frame({"gelu": 1.0}), frame({"gelu": 1.0}, hw="gpu-other"))
 
 
-def test_bad_tolerance_is_refused():
+def test_bad_tolerance_and_quantity_are_refused():
     with pytest.raises(ValueError, match="tolerance must be between 0 and 1"):
-        rerun.compare(frame({"relu": 1.0}), frame({"relu": 1.0}), tolerance=10)
+        rerun.compare(frame({"gelu": 1.0}), frame({"gelu": 1.0}), tolerance=10)
+    with pytest.raises(ValueError, match="unknown quantities"):
+        rerun.compare(frame({"gelu": 1.0}), frame({"gelu": 1.0}), quantities=["speed"])
 
 
 def test_command_prints_the_summary(tmp_path, capsys):
     old, new = tmp_path / "old.parquet", tmp_path / "new.parquet"
-    frame({"relu": 1.0}).to_parquet(old)
-    frame({"relu": 1.2}).to_parquet(new)
+    frame({"gelu": 1.0}).to_parquet(old)
+    frame({"gelu": 1.2}).to_parquet(new)
     assert main(["rerun-check", str(old), str(new)]) == 0
-    assert "0 of 1 large-size medians within 10%" in capsys.readouterr().out
+    assert "ratio_vs_relu: 0 of 1 large-size values within 10%" in capsys.readouterr().out
     assert main(["rerun-check", str(old), str(tmp_path / "missing.parquet")]) == 2
     assert "does not exist" in capsys.readouterr().err

@@ -95,13 +95,3 @@ def test_summarize_groups():
     df = pd.DataFrame({"g": ["a", "a", "b", "b"], "x": [1.0, 3.0, 10.0, 10.0]})
     out = stats.summarize(df, "g", "x").set_index("g")
     assert out.loc["a", "mean"] == 2.0 and out.loc["b", "half_width"] == 0.0
-
-
-def test_comparison_record_for_the_ledger():
-    from actbench.claims import verdict
-
-    claim = {"rule": {"kind": "direction"}, "claimed": "a > b"}
-    assert verdict(claim, stats.comparison_record(1.0, 0.001)) == "confirmed"
-    assert verdict(claim, stats.comparison_record(-1.0, 0.001)) == "refuted"
-    assert verdict(claim, stats.comparison_record(1.0, 0.2)) == "inconclusive"
-    assert stats.comparison_record(1.0, float("nan"))["p"] is None

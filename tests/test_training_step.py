@@ -41,15 +41,18 @@ def test_efficientnet_b0_matches_the_published_layout():
 def test_tiny_run_writes_ratios_and_shares(tmp_path):
     rc = main(["training_step", "--results", str(tmp_path), "--device", "cpu", "--models", "mlp",
                "--activations", "silu", "--threads", "1", "--mlp-batch", "8",
-               "--min-run-time", "0.005", "--max-run-time", "0.02"])
+               "--rounds", "3", "--min-run-time", "0.005", "--max-run-time", "0.02"])
     assert rc == 0
-    df = pd.read_parquet(tmp_path / hw_id() / "training_step.parquet").set_index("activation")
-    assert set(df.index) == {"identity", "relu", "gelu", "silu"}  # baselines always added
-    assert df.loc["relu", "step_time_ratio_vs_relu"] == 1.0
-    assert df.loc["silu", "step_time_ratio_vs_gelu"] == pytest.approx(df.loc["silu", "median_s"] / df.loc["gelu", "median_s"])
-    assert df.loc["silu", "activation_share"] == pytest.approx(1 - df.loc["identity", "median_s"] / df.loc["silu", "median_s"])
-    assert (df["n_samples"] >= 3).all() and (df["threads"] == 1).all()
-    assert (df["share_method"] == "identity replacement").all()
+    all_rounds = pd.read_parquet(tmp_path / hw_id() / "training_step.parquet")
+    assert sorted(all_rounds["round"].unique()) == [0, 1, 2]
+    assert set(all_rounds["activation"]) == {"identity", "relu", "gelu", "silu"}  # baselines always added
+    for _, df in all_rounds.groupby("round"):  # ratios are taken within a round
+        df = df.set_index("activation")
+        assert df.loc["relu", "step_time_ratio_vs_relu"] == 1.0
+        assert df.loc["silu", "step_time_ratio_vs_gelu"] == pytest.approx(df.loc["silu", "median_s"] / df.loc["gelu", "median_s"])
+        assert df.loc["silu", "activation_share"] == pytest.approx(1 - df.loc["identity", "median_s"] / df.loc["silu", "median_s"])
+    assert (all_rounds["n_samples"] >= 3).all() and (all_rounds["threads"] == 1).all()
+    assert (all_rounds["share_method"] == "identity replacement").all()
 
 
 def test_bad_model_is_refused(tmp_path, capsys):

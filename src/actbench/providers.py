@@ -52,7 +52,10 @@ class Provider:
 # Only entries with an ATen `out=` overload for both directions are listed; the others
 # (prelu, swish_beta; mish has no backward `out=`) are reported as unavailable.
 OUT_OPS: dict[str, tuple[Callable, Callable | None]] = {
-    "relu": (lambda x, out: A.relu.out(x, out=out),
+    # ReLU's forward through clamp_min: aten::relu.out is several times slower than the
+    # kernel torch.relu itself runs (clamp_min) on this CPU, which made every ratio to ReLU
+    # in this provider wrong (the kernel_cost study times both; see docs/kernels.md).
+    "relu": (lambda x, out: A.clamp_min.out(x, 0.0, out=out),
              lambda g, x, y, out: A.threshold_backward.grad_input(g, x, 0, grad_input=out)),
     "relu6": (lambda x, out: A.hardtanh.out(x, 0.0, 6.0, out=out),
               lambda g, x, y, out: A.hardtanh_backward.grad_input(g, x, 0.0, 6.0, grad_input=out)),

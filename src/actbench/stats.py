@@ -34,19 +34,21 @@ def _clean(values) -> np.ndarray:
 
 
 def mean_ci(values, confidence: float = 0.95) -> dict:
-    """mean, sd, n and the t-based CI of the mean (NaN interval for n < 2)."""
+    """mean, sd, n and the t-based CI of the mean (NaN interval for n < 2), plus the finite
+    ``values`` themselves (a report can then record them as a Measurement)."""
     a = _clean(values)
     n = len(a)
     if n == 0:
         return {"mean": math.nan, "sd": math.nan, "n": 0, "ci_low": math.nan, "ci_high": math.nan,
-                "half_width": math.nan}
+                "half_width": math.nan, "values": []}
     mean = float(a.mean())
     if n < 2:
         return {"mean": mean, "sd": math.nan, "n": 1, "ci_low": math.nan, "ci_high": math.nan,
-                "half_width": math.nan}
+                "half_width": math.nan, "values": a.tolist()}
     sd = float(a.std(ddof=1))
     half = float(_st.t.ppf(0.5 + confidence / 2, n - 1) * sd / math.sqrt(n))
-    return {"mean": mean, "sd": sd, "n": n, "ci_low": mean - half, "ci_high": mean + half, "half_width": half}
+    return {"mean": mean, "sd": sd, "n": n, "ci_low": mean - half, "ci_high": mean + half, "half_width": half,
+            "values": a.tolist()}
 
 
 def summarize(df: pd.DataFrame, by: str | Sequence[str], value: str, confidence: float = 0.95) -> pd.DataFrame:
@@ -143,8 +145,3 @@ def compare_to_baseline(df: pd.DataFrame, group: str, value: str, baseline: str,
     out["alpha"] = alpha
     out["significant"] = out["p_holm"] < alpha
     return out
-
-
-def comparison_record(diff: float, p: float, alpha: float = 0.05) -> dict:
-    """The dict the claims ledger reads for 'direction' claims (see actbench.claims.verdict)."""
-    return {"effect": float(diff), "p": None if p is None or not math.isfinite(p) else float(p), "alpha": alpha}

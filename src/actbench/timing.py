@@ -143,6 +143,28 @@ def time_fn(fn: Callable[[], object], device: torch.device | str, threads: int =
     raise ValueError(f"cannot time on device {device!r}; allowed: cpu, cuda")
 
 
+def interleaved(fns: dict[str, Callable[[], object]], rounds: int, measure: Callable[[Callable[[], object]], "Timing"],
+                on_round: Callable[[int], None] | None = None) -> list[tuple[str, int, "Timing"]]:
+    """Time every callable once per round, the order rotated and reversed from round to
+    round, so that a slow drift of the machine (this VM's memory bandwidth moves by tens
+    of percent over minutes) affects every callable alike and cancels in same-round
+    ratios. Returns (name, round, Timing) triples in the order they were measured."""
+    if rounds < 1:
+        raise ValueError(f"rounds must be >= 1, got {rounds}")
+    names = list(fns)
+    out = []
+    for r in range(rounds):
+        k = r % len(names)
+        order = names[k:] + names[:k]
+        if r % 2:
+            order.reverse()
+        for name in order:
+            out.append((name, r, measure(fns[name])))
+        if on_round is not None:
+            on_round(r)
+    return out
+
+
 def bytes_moved(mode: str, numel: int, element_size: int) -> int:
     """Minimum memory traffic of an elementwise activation (the roofline's byte count)."""
     try:

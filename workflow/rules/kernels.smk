@@ -1,12 +1,14 @@
 # Timing studies: kernels (activation x provider x mode x dtype x size x threads against
-# the copy roofline) and training_step (one optimizer step per activation).
+# the copy roofline), kernel_cost (each activation against ReLU in the compute-bound and
+# the memory-bound regime, interleaved rounds) and training_step (one optimizer step per
+# activation, interleaved rounds).
 #
 # Both run alone: `slots=ALL_SLOTS` takes every slot of the counting resource that every
 # other job also takes one of, so no job starts while they time and they start only when
 # the machine is otherwise idle (tests/test_kernels_workflow.py checks this from the
 # run's job start and end times). `threads: 1` because the studies set their thread
 # counts themselves (1 and all cores), explicitly. Timing results are never cached.
-STUDY_NAMES.extend(["kernels", "training_step"])
+STUDY_NAMES.extend(["kernels", "kernel_cost", "training_step"])
 
 
 def _list_flag(flag, values):
@@ -34,6 +36,16 @@ def kernel_flags():
     ] if f)
 
 
+def kernel_cost_flags():
+    k = config["kernel_cost"]
+    return " ".join(f for f in [
+        activation_args("kernel_cost"),
+        f"--rounds {k['rounds']} --min-run-time {k['min_run_time']}",
+        "" if k["compute_log2"] is None else f"--compute-log2 {k['compute_log2']}",
+        "" if k["memory_log2"] is None else f"--memory-log2 {k['memory_log2']}",
+    ] if f)
+
+
 def training_step_flags():
     t = config["training_step"]
     return " ".join(f for f in [
@@ -41,6 +53,7 @@ def training_step_flags():
         _list_flag("--models", t["models"]),
         _list_flag("--threads", t["threads"]),
         f"--mlp-batch {t['mlp_batch']} --tokens {t['tokens']} --image-batch {t['image_batch']}",
+        f"--rounds {t['rounds']}",
         f"--min-run-time {t['min_run_time']} --max-run-time {t['max_run_time']}",
     ] if f)
 
@@ -59,6 +72,22 @@ rule kernels:
         flags=kernel_flags(),
     shell:
         "{PY} kernels --results {RESULTS} {params.flags} > {log} 2>&1"
+
+
+rule kernel_cost:
+    output:
+        result("kernel_cost"),
+    log:
+        "logs/kernel_cost.log",
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        slots=ALL_SLOTS,
+    params:
+        flags=kernel_cost_flags(),
+    shell:
+        "{PY} kernel_cost --results {RESULTS} {params.flags} > {log} 2>&1"
 
 
 rule training_step:

@@ -11,6 +11,15 @@
   }
 
   const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: "base" });
+  const NUMBER = /^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i;
+
+  // Numbers (the measured estimates, 1e-20 included) sort by value, everything else as text;
+  // empty cells go last.
+  function compareKeys(a, b) {
+    if (a === "" || b === "") return (a === "") - (b === "");
+    if (NUMBER.test(a) && NUMBER.test(b)) return parseFloat(a) - parseFloat(b);
+    return collator.compare(a, b);
+  }
 
   function makeSortable(table) {
     const headers = Array.from(table.tHead.rows[0].cells);
@@ -29,7 +38,7 @@
         const body = table.tBodies[0];
         const rows = Array.from(body.rows);
         rows.sort(function (a, b) {
-          const order = collator.compare(cellKey(a, index), cellKey(b, index));
+          const order = compareKeys(cellKey(a, index), cellKey(b, index));
           return ascending ? order : -order;
         });
         rows.forEach(function (row) { body.appendChild(row); });

@@ -22,6 +22,7 @@ REPORTS = [
     "actbench.report.dead_units",
     "actbench.report.necessity",
     "actbench.report.kernels",
+    "actbench.report.kernel_cost",
     "actbench.report.training_step",
     "actbench.report.ablations",
     "actbench.report.ledger",

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from actbench import stats
+from actbench import measurement as ms
 from actbench.report.common import machine_tables, save_figure, write_table
 
 ALPHA = 0.05
@@ -40,20 +40,29 @@ class Machine:
         self.source = f"results/{hw}/{study}.parquet"
         self.suffix = "" if first else f"_{hw}"
 
-    def add(self, metric: str, value, fmt: str = ".3g") -> None:
-        """Record <study>.<hw>.<metric> (NaN and None are recorded as n/a)."""
+    def add(self, metric: str, value, fmt: str = ".3g", exact: bool = False) -> None:
+        """Record <study>.<hw>.<metric> (NaN and None are recorded as n/a); ``exact``: a
+        computation without sampling error, which a claim may be decided on as it is."""
         if isinstance(value, (np.floating, np.integer)):
             value = value.item()
-        self.book.add(f"{self.study}.{self.hw}.{metric}", value, fmt=fmt, source=self.source, hw=self.hw)
+        self.book.add(f"{self.study}.{self.hw}.{metric}", value, fmt=fmt, source=self.source, hw=self.hw,
+                      exact=exact)
 
-    def add_ci(self, metric: str, summary: dict, fmt: str = ".3g") -> None:
-        """A mean over seeds and the half-width of its 95% CI (metric and metric_ci95)."""
-        self.add(metric, summary["mean"], fmt)
-        self.add(f"{metric}_ci95", summary["half_width"], fmt)
+    def add_ci(self, metric: str, values, fmt: str = ".3g") -> ms.Measurement:
+        """A mean over seeds (per-seed ``values``, or a Measurement) with its 95% interval,
+        as ``metric``; the interval's half-width also as ``metric_ci95`` for prose."""
+        if isinstance(values, dict):  # a stats.mean_ci summary carries its values
+            values = values["values"]
+        m = values if isinstance(values, ms.Measurement) else ms.mean_of(values)
+        self.add(metric, m, fmt)
+        self.add(f"{metric}_ci95", m.half_width, fmt)
+        return m
 
-    def add_comparison(self, metric: str, diff: float, p: float, fmt: str = ".3g") -> None:
-        """A direction claim's measurement: effect (positive = the claim's direction) and p."""
-        self.add(metric, stats.comparison_record(diff, p, ALPHA), fmt)
+    def add_comparison(self, metric: str, difference: ms.Measurement, fmt: str = ".3g") -> None:
+        """A comparison claim's measurement: the difference a − b with its interval and test."""
+        if not isinstance(difference, ms.Measurement):
+            raise TypeError(f"{metric}: pass the difference as a Measurement (measurement.difference)")
+        self.add(metric, difference, fmt)
 
     def table(self, name: str, df: pd.DataFrame, digits: int = 4) -> None:
         write_table(df, self.out_dir / "tables" / f"{name}{self.suffix}.md", digits)
@@ -100,9 +109,9 @@ def last_epoch(df: pd.DataFrame, keys: list[str], epoch: str = "epoch") -> pd.Da
     return df.sort_values(epoch, kind="stable").groupby(keys, sort=False).tail(1)
 
 
-def paired_by_seed(df: pd.DataFrame, column: str, value: str, a, b, seed: str = "seed") -> dict:
-    """Paired t-test of value(a) - value(b) over seeds present for both."""
+def paired_by_seed(df: pd.DataFrame, column: str, value: str, a, b, seed: str = "seed") -> ms.Measurement:
+    """Paired difference value(a) − value(b) over seeds present for both."""
     wide = df.pivot_table(index=seed, columns=column, values=value, aggfunc="mean")
     if a not in wide.columns or b not in wide.columns:
-        return {"diff": math.nan, "ci_low": math.nan, "ci_high": math.nan, "n": 0, "p": math.nan}
-    return stats.paired(wide[a].to_numpy(), wide[b].to_numpy())
+        return ms.difference([], [], paired=True)
+    return ms.difference(wide[a].to_numpy(), wide[b].to_numpy(), paired=True)

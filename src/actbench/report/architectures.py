@@ -9,6 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from actbench import measurement as ms
 from actbench import stats
 from actbench.report.ablation_common import (ALPHA, ci_text, last_epoch, machines, p_text, paired_by_seed, pretty,
                                              verdict_word)
@@ -28,6 +29,9 @@ def _cnn(m, ax) -> None:
     comp = stats.compare_to_baseline(final, "activation", "acc", "relu", ALPHA) if "relu" in set(final["activation"]) \
         else pd.DataFrame()
     comp = comp.set_index("activation") if not comp.empty else comp
+    acc = lambda act: final.loc[final["activation"] == act, "acc"]  # noqa: E731
+    vs_relu = ms.with_family({act: ms.difference(acc(act), acc("relu")) for act in getattr(comp, "index", [])},
+                             "CNN ablation: every activation against ReLU")
     rows = []
     for i, (act, grp) in enumerate(final.groupby("activation", sort=False)):
         s = stats.mean_ci(grp["acc"])
@@ -37,7 +41,7 @@ def _cnn(m, ax) -> None:
             r = comp.loc[act]
             row.update({"minus ReLU (pp)": r["diff"], "p (Welch, Holm)": p_text(r["p_holm"]),
                         "verdict": verdict_word(r["diff"], r["p_holm"], "better than ReLU", "worse than ReLU")})
-            m.add_comparison(f"cnn.test_accuracy_pct:{act}-relu", r["diff"], r["p_holm"], ".2f")
+            m.add_comparison(f"cnn.test_accuracy_pct:{act}-relu", vs_relu[act], ".2f")
         rows.append(row)
         ax.plot([i] * len(grp), grp["acc"], "o", color="tab:blue", alpha=0.5)
         ax.errorbar([i], [s["mean"]], yerr=[s["half_width"]] if math.isfinite(s["half_width"]) else None,
@@ -75,16 +79,16 @@ def _lm(m, ax) -> None:
                "diverged runs": int(grp["diverged"].sum())}
         if act != "relu":
             pair = paired_by_seed(final, "activation", "val_loss", "relu", act)
-            row["ReLU minus this (paired)"] = f"{pair['diff']:.4f} (p = {p_text(pair['p'])})"
-            row["verdict"] = verdict_word(pair["diff"], pair["p"], "better than ReLU", "worse than ReLU")
-            m.add_comparison(f"small_transformer.val_loss:relu-{act}", pair["diff"], pair["p"], ".4f")
+            row["ReLU minus this (paired)"] = f"{pair.estimate:.4f} (p = {p_text(pair.p)})"
+            row["verdict"] = verdict_word(pair.estimate, pair.p, "better than ReLU", "worse than ReLU")
+            m.add_comparison(f"small_transformer.val_loss:relu-{act}", pair, ".4f")
         rows.append(row)
         summ = stats.summarize(lm[(lm["activation"] == act) & (lm["step"] > 0)], "step", "val_loss")
         ax.plot(summ["step"], summ["mean"], marker="o", ms=3, label=pretty(act))
         ax.fill_between(summ["step"], summ["ci_low"], summ["ci_high"], alpha=0.2, lw=0)
     if {"gelu", "swiglu"} <= set(final["activation"]):
         pair = paired_by_seed(final, "activation", "val_loss", "gelu", "swiglu")
-        m.add_comparison("small_transformer.val_loss:gelu-swiglu", pair["diff"], pair["p"], ".4f")
+        m.add_comparison("small_transformer.val_loss:gelu-swiglu", pair, ".4f")
     params = final.groupby("activation")["params"].first()
     m.add("lm.max_param_difference_pct", float(100 * (params.max() - params.min()) / params.min()), ".2g")
     m.table("architectures_lm", pd.DataFrame(rows), digits=4)
@@ -109,10 +113,10 @@ def _rnn(m, ax) -> None:
         rows.append({"hidden state": pretty(act), "test accuracy % (95% CI)": ci_text(s),
                      "diverged runs": int(grp["diverged"].sum())})
     pair = paired_by_seed(final, "activation", "acc", "tanh", "relu")
-    m.add_comparison("small_rnn.test_accuracy_pct:tanh-relu", pair["diff"], pair["p"], ".2f")
+    m.add_comparison("small_rnn.test_accuracy_pct:tanh-relu", pair, ".2f")
     rows.append({"hidden state": "tanh minus ReLU (paired)", "test accuracy % (95% CI)":
-                 f"{pair['diff']:.2f} [{pair['ci_low']:.2f}, {pair['ci_high']:.2f}], p = {p_text(pair['p'])}",
-                 "diverged runs": verdict_word(pair["diff"], pair["p"], "tanh better", "ReLU better")})
+                 f"{pair.estimate:.2f} [{pair.ci_low:.2f}, {pair.ci_high:.2f}], p = {p_text(pair.p)}",
+                 "diverged runs": verdict_word(pair.estimate, pair.p, "tanh better", "ReLU better")})
     m.table("architectures_rnn", pd.DataFrame(rows))
     for act, grp in r.groupby("activation", sort=False):
         summ = stats.summarize(grp.assign(acc=100 * grp["test_accuracy"]), "epoch", "acc")
@@ -139,11 +143,11 @@ def _gan(m, ax) -> None:
                      "modes covered of 8": ci_text(modes, 1), "samples near a mode %": ci_text(q, 1),
                      "diverged runs": int(grp["diverged"].sum())})
     pair = paired_by_seed(g, "activation", "energy_distance", "relu", "leaky_relu", seed="run_seed")
-    m.add_comparison("small_gan.energy_distance:relu-leaky_relu", pair["diff"], pair["p"])
+    m.add_comparison("small_gan.energy_distance:relu-leaky_relu", pair)
     rows.append({"activation (both nets)": "ReLU minus LeakyReLU (paired)",
-                 "energy distance (95% CI)": f"{pair['diff']:.3f} [{pair['ci_low']:.3f}, {pair['ci_high']:.3f}]",
-                 "modes covered of 8": f"p = {p_text(pair['p'])}",
-                 "samples near a mode %": verdict_word(pair["diff"], pair["p"], "LeakyReLU better", "ReLU better"),
+                 "energy distance (95% CI)": f"{pair.estimate:.3f} [{pair.ci_low:.3f}, {pair.ci_high:.3f}]",
+                 "modes covered of 8": f"p = {p_text(pair.p)}",
+                 "samples near a mode %": verdict_word(pair.estimate, pair.p, "LeakyReLU better", "ReLU better"),
                  "diverged runs": ""})
     m.table("architectures_gan", pd.DataFrame(rows))
     acts = list(dict.fromkeys(g["activation"]))

@@ -13,6 +13,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from actbench.results import atomic_write_bytes, atomic_write_text  # noqa: E402
+from actbench.verdicts import fmt  # noqa: E402
 
 # Reproducible SVGs: fixed hash salt and no date, so unchanged figures give unchanged files.
 matplotlib.rcParams.update({"svg.hashsalt": "actbench", "svg.fonttype": "none"})
@@ -29,17 +30,11 @@ def save_figure(fig, path: Path) -> None:
 
 
 def fmt_value(value, digits: int = 4) -> str:
-    if isinstance(value, str):
-        return value
+    """A table cell: numbers with ``digits`` significant digits, never 0 for a non-zero
+    value (1e-20 stays 1e−20), typographic minus; strings as they are."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
-    if isinstance(value, float) and math.isinf(value):
-        return "∞" if value > 0 else "−∞"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float) and abs(value) < 1e-12:
-        return "0"  # quadrature round-off, not a real non-zero
-    return f"{value:.{digits}g}".replace("-", "−")
+    return fmt(value, digits)
 
 
 def markdown_table(df: pd.DataFrame, digits: int = 4) -> str:

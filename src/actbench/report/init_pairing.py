@@ -9,6 +9,7 @@ import matplotlib.pyplot as plt
 import seaborn as sns
 
 from actbench import activations, stats
+from actbench import measurement as ms
 from actbench.report.ablation_common import ci_text, last_epoch, machines, pretty
 
 STUDY = "init_pairing"
@@ -27,14 +28,16 @@ def _variances(m) -> None:
     df = m.df
     rows = []
     for q, (label, formula) in WEIGHT_QUANTITIES.items():
-        s = stats.mean_ci(df.loc[df["quantity"] == q, "value"])
-        m.add_ci(q, s, ".4g")
+        values = df.loc[df["quantity"] == q, "value"]
+        s = stats.mean_ci(values)
+        m.add_ci(q, values, ".4g")
         rows.append({"quantity": label, "formula": formula, "measured (95% CI)": ci_text(s, 5)})
     for init in ("xavier", "he"):
         for q in ("pre_activation_var", "activation_var", "activation_second_moment"):
             key = f"relu_{init}_100x100.{q}"
-            s = stats.mean_ci(df.loc[df["quantity"] == key, "value"])
-            m.add_ci(key, s, ".3g")
+            values = df.loc[df["quantity"] == key, "value"]
+            s = stats.mean_ci(values)
+            m.add_ci(key, values, ".3g")
             rows.append({"quantity": f"§7.1 example, {init}: {q.replace('_', ' ')}", "formula": float("nan"),
                          "measured (95% CI)": ci_text(s, 4)})
     m.table("init_pairing_variances", pd.DataFrame(rows), digits=4)
@@ -54,7 +57,7 @@ def _depth(m) -> None:
     for (act, init), grp in last.groupby(["activation", "init"], sort=False):
         g = stats.log10_summary(grp["second_moment"])
         table.setdefault(act, {})[init] = g["geo_mean"]
-        m.add(f"{act}_{init}.depth:{depth}.activation_second_moment", g["geo_mean"], ".3g")
+        m.add(f"{act}_{init}.depth:{depth}.activation_second_moment", ms.geo_mean_of(grp["second_moment"]), ".3g")
     rows = []
     for act, by_init in table.items():
         row = {"activation": pretty(act), "registry init": activations.get(act).init}
@@ -66,8 +69,7 @@ def _depth(m) -> None:
     relu = last[last["activation"] == "relu"]
     he = np.log10(relu.loc[relu["init"] == "he", "second_moment"].clip(lower=1e-300))
     xa = np.log10(relu.loc[relu["init"] == "xavier", "second_moment"].clip(lower=1e-300))
-    w = stats.welch(he, xa)
-    m.add_comparison(f"depth:{depth}.relu_second_moment_log10_he_minus_xavier", w["diff"], w["p"])
+    m.add_comparison(f"depth:{depth}.relu_second_moment_log10_he_minus_xavier", ms.difference(he, xa))
     # Claim: GELU under He init keeps the statistics "like ReLU": per-layer ratio of second moments.
     for act in ("gelu", "relu", "silu"):
         sub = f[(f["activation"] == act) & (f["init"] == "he")]
@@ -76,7 +78,7 @@ def _depth(m) -> None:
             grp = grp.sort_values("layer")
             m0, mL = grp["second_moment"].iloc[0], grp["second_moment"].iloc[-1]
             per_seed.append((mL / m0) ** (1 / depth) if m0 > 0 and mL > 0 else np.nan)
-        m.add_ci(f"{act}_he.activation_second_moment_ratio_per_layer", stats.mean_ci(per_seed), ".3g")
+        m.add_ci(f"{act}_he.activation_second_moment_ratio_per_layer", per_seed, ".3g")
 
     plot = f[f["activation"].isin(PLOTTED)].copy()
     plot["second_moment"] = plot["second_moment"].where(np.isfinite(plot["second_moment"]) &
@@ -110,8 +112,9 @@ def _training(m) -> None:
         row = {"activation": pretty(act), "registry init": rec}
         means = {}
         for init in INITS:
-            s = stats.mean_ci(100 * grp.loc[grp["init"] == init, "test_accuracy"])
-            m.add_ci(f"{act}_{init}.test_accuracy_pct", s, ".1f")
+            values = 100 * grp.loc[grp["init"] == init, "test_accuracy"]
+            s = stats.mean_ci(values)
+            m.add_ci(f"{act}_{init}.test_accuracy_pct", values, ".1f")
             row[init] = ci_text(s, 1)
             means[init] = s["mean"]
         heat[pretty(act)] = means

@@ -6,6 +6,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from actbench import measurement as ms
 from actbench import stats
 from actbench.report.ablation_common import ci_text, last_epoch, machines, p_text, verdict_word
 
@@ -30,9 +31,9 @@ def _one(m) -> None:
         never = stats.mean_ci(100 * grp["never_positive_fraction"])
         grad = stats.mean_ci(100 * grp["gradient_dead_fraction"])
         tag = f"{net}.slope:{slope:g}"
-        m.add_ci(f"{tag}.test_accuracy_pct", acc, ".2f")
-        m.add_ci(f"{tag}.never_positive_pct", never, ".1f")
-        m.add_ci(f"{tag}.gradient_dead_pct", grad, ".1f")
+        m.add_ci(f"{tag}.test_accuracy_pct", 100 * grp["test_accuracy"], ".2f")
+        m.add_ci(f"{tag}.never_positive_pct", 100 * grp["never_positive_fraction"], ".1f")
+        m.add_ci(f"{tag}.gradient_dead_pct", 100 * grp["gradient_dead_fraction"], ".1f")
         rows.append({"network": net, "slope α": _slope_label(slope), "test accuracy % (95% CI)": ci_text(acc),
                      "never-positive units %": ci_text(never, 1), "gradient-dead units %": ci_text(grad, 1),
                      "diverged runs": int(grp["diverged"].sum())})
@@ -47,12 +48,12 @@ def _one(m) -> None:
         sub = final[final["net"] == net]
         if not {a, b} <= set(sub["slope"]):
             continue
-        w = stats.welch(100 * sub.loc[sub["slope"] == a, "test_accuracy"],
-                        100 * sub.loc[sub["slope"] == b, "test_accuracy"])
-        m.add_comparison(metric, w["diff"], w["p"], ".2f")
-        tests.append({"network": net, "comparison": f"α = {a:g} minus α = {b:g}", "difference (pp)": w["diff"],
-                      "95% CI low": w["ci_low"], "95% CI high": w["ci_high"], "p (Welch)": p_text(w["p"]),
-                      "verdict": verdict_word(w["diff"], w["p"], f"α = {a:g} better", f"α = {b:g} better")})
+        w = ms.difference(100 * sub.loc[sub["slope"] == a, "test_accuracy"],
+                          100 * sub.loc[sub["slope"] == b, "test_accuracy"])
+        m.add_comparison(metric, w, ".2f")
+        tests.append({"network": net, "comparison": f"α = {a:g} minus α = {b:g}", "difference (pp)": w.estimate,
+                      "95% CI low": w.ci_low, "95% CI high": w.ci_high, "p (Welch)": p_text(w.p),
+                      "verdict": verdict_word(w.estimate, w.p, f"α = {a:g} better", f"α = {b:g} better")})
     if tests:
         m.table("leaky_slope_tests", pd.DataFrame(tests), digits=3)
 

@@ -1,6 +1,9 @@
-"""Claims ledger report: verdict per claim and machine -> claims.json and a Markdown table.
+"""Claims ledger report: verdict per claim and machine -> claims.json (and the home-page counts).
 
-Runs last, after every other report module has filled the NumberBook.
+Runs last, after every other report module has filled the NumberBook. Per claim and
+machine it finds the measurement, applies the claim's hardware context, adequacy flags,
+definitions and regimes (see actbench.claims), then its decision rule
+(actbench.verdicts), and records the verdict with the reason in words.
 """
 
 from __future__ import annotations
@@ -9,10 +12,11 @@ import json
 from collections import Counter
 from pathlib import Path
 
-import pandas as pd
-
-from actbench.claims import VERDICTS, load_claims, verdict
+from actbench import measurement as ms
+from actbench.claims import context_fit, load_claims
+from actbench.measurement import Measurement
 from actbench.results import atomic_write_text
+from actbench.verdicts import VERDICTS, Verdict, fmt_interval, judge, rule_text
 
 
 def arithmetic(expression: str) -> float:
@@ -35,32 +39,112 @@ def arithmetic(expression: str) -> float:
     return float(ev(ast.parse(expression.replace("^", "**"), mode="eval").body))
 
 
-def measured_values(claim: dict, book) -> list[tuple[str | None, object]]:
-    """(hw_id, value) pairs for a claim: one per machine, or one machine-independent value."""
-    study, metric = claim["study"], claim["metric"]
+def as_measurement(entry: dict | None) -> Measurement | None | str:
+    """A book entry as a Measurement; a string says why it cannot be judged."""
+    if entry is None:
+        return None
+    if "measurement" in entry:
+        return Measurement.from_dict(entry["measurement"])
+    if entry.get("exact"):
+        value = entry["value"]
+        if isinstance(value, bool):
+            value = float(value)
+        return ms.exact(float(value))
+    return (f"the study recorded {entry['text']} without an interval; a random quantity is "
+            "never decided on a point estimate")
+
+
+def lookup(book, study: str, metric: str, hw: str | None) -> dict | None:
     if metric.startswith("arith."):  # e.g. arith.pow:0.25^20 -> 0.25**20
-        return [(None, arithmetic(metric.split(":", 1)[1]))]
+        return {"value": arithmetic(metric.split(":", 1)[1]), "text": "", "exact": True, "hw_id": None}
     shared = book.get(f"{study}.{metric}")
     if shared is not None:
-        return [(shared.get("hw_id"), shared["value"])]
-    per_machine = [(hw, book.get(f"{study}.{hw}.{metric}")) for hw in book.machines]
-    found = [(hw, n["value"]) for hw, n in per_machine if n is not None]
-    return found or [(None, None)]
+        return shared
+    return book.get(f"{study}.{hw}.{metric}") if hw else None
+
+
+def machines_for(claim: dict, book) -> list[str | None]:
+    """The machines a claim gets a row for (None: one machine-independent row)."""
+    if claim["metric"].startswith("arith.") or book.get(f"{claim['study']}.{claim['metric']}") is not None:
+        return [None]
+    found = [hw for hw in book.machines if book.get(f"{claim['study']}.{hw}.{claim['metric']}") is not None]
+    if claim.get("context") is not None:  # a row for every machine: each says whether it can test it
+        others = [hw for hw in book.machines if hw not in found]
+        return found + others or [None]
+    return found or [None]
+
+
+def _judge_metric(claim: dict, metric: str, hw: str | None, book) -> tuple[Verdict, Measurement | None]:
+    m = as_measurement(lookup(book, claim["study"], metric, hw))
+    if isinstance(m, str):
+        return Verdict("inconclusive", m), None
+    return judge(claim, m), m
+
+
+def _adequacy(claim: dict, hw: str | None, book) -> str | None:
+    """None if every adequacy flag holds, else why the setup is not adequate."""
+    for flag in claim.get("requires", []):
+        entry = lookup(book, claim["study"], flag, hw)
+        if entry is None:
+            return f"the study did not record its adequacy check {flag!r}"
+        if entry["value"] is not True:
+            why = lookup(book, claim["study"], f"{flag}.why", hw)
+            return "not testable at this scale: " + (why["value"] if why else f"{flag} is false")
+    return None
+
+
+def decide(claim: dict, hw: str | None, book) -> dict:
+    """One ledger row: the claim on one machine."""
+    row = {k: claim[k] for k in ("id", "section", "claim", "study", "metric")}
+    row.update(claimed=claim["claimed"], rule=claim["rule"], rule_text=rule_text(claim),
+               reason=claim.get("reason", ""), hw_id=hw, measured=None, measured_text=None,
+               interval=None, n=None, method=None, a_fortiori=False, also=[], n_needed=None)
+    if claim["rule"]["kind"] == "not_testable":
+        return {**row, "verdict": "not testable", "why": claim["reason"]}
+    fit = context_fit(claim, hw)
+    context = claim.get("context", {})
+    if hw is None and context and not claim["metric"].startswith("arith."):
+        if lookup(book, claim["study"], claim["metric"], None) is None:
+            return {**row, "verdict": "not testable",
+                    "why": f"the claim is about {context['hardware']} hardware and no such machine has results"}
+    if fit == "other":
+        return {**row, "verdict": "not testable",
+                "why": f"the claim is about {context['hardware']} hardware; {hw} cannot test it"}
+    inadequate = _adequacy(claim, hw, book)
+    if inadequate:
+        return {**row, "verdict": "not testable", "why": inadequate}
+    verdict, m = _judge_metric(claim, claim["metric"], hw, book)
+    if m is not None:
+        row.update(measured=m.estimate, measured_text=fmt_interval(m), n=m.n, method=m.method,
+                   interval=None if m.exact else [m.ci_low, m.ci_high])
+    if fit == "stronger":
+        side = context["a_fortiori"]
+        if not (verdict.verdict == "refuted" and verdict.side == side):
+            return {**row, "verdict": "not testable",
+                    "why": f"the claim is about {context['hardware']}; {hw} is stronger hardware, which can only "
+                           f"refute it a fortiori (a measurement {side} the claim), and this one does not"}
+        row["a_fortiori"] = True
+        verdict = Verdict("refuted", f"a fortiori from stronger hardware ({hw}): {verdict.why}")
+    for label, metric in claim.get("definitions", {}).items():
+        v, other = _judge_metric(claim, metric, hw, book)
+        row["also"].append({"label": f"definition: {label}", "metric": metric, "verdict": v.verdict,
+                            "measured_text": fmt_interval(other) if other else None, "why": v.why})
+    for label, metric in claim.get("regimes", {}).items():
+        v, other = _judge_metric(claim, metric, hw, book)
+        row["also"].append({"label": f"regime: {label} (shown, not decided)", "metric": metric,
+                            "verdict": v.verdict, "measured_text": fmt_interval(other) if other else None,
+                            "why": v.why})
+    definitional = {a["verdict"] for a in row["also"] if a["label"].startswith("definition")}
+    if definitional and definitional | {verdict.verdict} != {verdict.verdict}:
+        parts = "; ".join(f"{a['label'].split(': ', 1)[1]} → {a['verdict']}" for a in row["also"]
+                          if a["label"].startswith("definition"))
+        verdict = Verdict("inconclusive", f"depends on the definition: {claim.get('definition', 'primary')} → "
+                                          f"{verdict.verdict}; {parts}")
+    return {**row, "verdict": verdict.verdict, "why": verdict.why, "n_needed": verdict.n_needed}
 
 
 def build(results_dir: Path, out_dir: Path, book) -> None:
-    rows = []
-    for claim in load_claims():
-        for hw, value in measured_values(claim, book):
-            rows.append({
-                **{k: claim[k] for k in ("id", "section", "claim", "study", "metric")},
-                "claimed": claim["claimed"],
-                "rule": claim["rule"],
-                "reason": claim.get("reason", ""),
-                "hw_id": hw,
-                "measured": value,
-                "verdict": verdict(claim, value),
-            })
+    rows = [decide(claim, hw, book) for claim in load_claims() for hw in machines_for(claim, book)]
     counts = Counter(r["verdict"] for r in rows)
     payload = {"counts": {v: counts.get(v, 0) for v in VERDICTS}, "claims": rows}
     atomic_write_text(out_dir / "claims.json", json.dumps(payload, indent=1, default=str))

@@ -13,14 +13,13 @@ import json
 from html import escape
 from pathlib import Path
 
-from actbench.claims import VERDICTS
 from actbench.report.common import fmt_value
 from actbench.results import atomic_write_text
 from actbench.tutorial import section_titles
+from actbench.verdicts import VERDICT_ORDER
 
 # Sort rank of a row's worst verdict: the ones a reader is looking for come first.
-VERDICT_RANK = {v: i for i, v in enumerate(("refuted", "inconclusive", "confirmed", "not testable", "pending"))}
-assert set(VERDICT_RANK) == set(VERDICTS), "keep VERDICT_RANK in step with actbench.claims.VERDICTS"
+VERDICT_RANK = {v: i for i, v in enumerate(VERDICT_ORDER)}
 
 
 def fmt_claimed(value) -> str:
@@ -35,13 +34,23 @@ def fmt_claimed(value) -> str:
 
 
 def rule_text(rule: dict) -> str:
+    """The rule in a few words for the table cell (the full wording is its tooltip)."""
     kind = rule["kind"]
     if kind == "abs_tol":
         return f"±{fmt_value(float(rule['tol']))}"
     if kind == "rel_tol":
-        return f"±{float(rule['tol']) * 100:g} %"
-    return {"in_range": "inside range", "at_least": "≥ claimed", "at_most": "≤ claimed",
-            "direction": "significant, same direction", "not_testable": "not testable"}.get(kind, kind)
+        return f"±{float(rule['tol']) * 100:g} %" + (" of the excess" if rule.get("of") == "excess" else "")
+    if kind == "factor":
+        return f"within ×/÷ {fmt_value(float(rule.get('factor', rule.get('tol'))))}"
+    if kind == "beats_by":
+        return "difference of the claimed size"
+    if kind == "direction":
+        margin = float(rule.get("margin", 0))
+        return "significant, claimed direction" + (f"; margin ±{fmt_value(margin)}" if margin else "")
+    if kind == "equivalent":
+        return f"equivalent within ±{fmt_value(float(rule['margin']))}"
+    return {"in_range": "inside range", "at_least": "every sample ≥ claimed", "at_most": "every sample ≤ claimed",
+            "not_testable": "not testable"}.get(kind, kind)
 
 
 def section_key(section: str) -> str:
@@ -50,21 +59,27 @@ def section_key(section: str) -> str:
     return ".".join(p.zfill(3) if p.isdigit() else p for p in parts)
 
 
+def _measured_cell(r: dict) -> str:
+    if r["measured_text"] is None:
+        return "–" if r["verdict"] == "not testable" else "not measured"
+    where = r["hw_id"] or "computed"
+    return f'<span class="ledger-hw">{escape(where)}</span> {escape(r["measured_text"])}'
+
+
+def _verdict_cell(r: dict) -> str:
+    fortiori = " (a fortiori)" if r.get("a_fortiori") else ""
+    also = "".join(f'<br><small>{escape(a["label"])}: {escape(a["measured_text"] or "–")} → {escape(a["verdict"])}</small>'
+                   for a in r.get("also", []))
+    return (f'<span class="ledger-verdict" data-verdict="{escape(r["verdict"])}">{escape(r["verdict"])}{fortiori}</span>'
+            f'<br><small class="ledger-why">{escape(r["why"])}</small>{also}')
+
+
 def _row(claim_id: str, rows: list[dict], titles: dict[str, str]) -> str:
     first = rows[0]
     verdicts = [r["verdict"] for r in rows]
     worst = min(verdicts, key=VERDICT_RANK.__getitem__)
     section = first["section"]
-    measured, verdict_cells = [], []
-    for r in rows:
-        if r["measured"] is None:
-            measured.append("–" if r["verdict"] == "not testable" else "not measured yet")
-        else:  # hw_id None: plain arithmetic, the same everywhere
-            where = r["hw_id"] or "computed"
-            measured.append(f'<span class="ledger-hw">{escape(where)}</span> {escape(fmt_claimed(r["measured"]))}')
-        reason = f'<br><small>{escape(r["reason"])}</small>' if r["verdict"] == "not testable" and r["reason"] else ""
-        verdict_cells.append(f'<span class="ledger-verdict" data-verdict="{escape(r["verdict"])}">'
-                             f'{escape(r["verdict"])}</span>{reason}')
+    estimates = [r["measured"] for r in rows if isinstance(r["measured"], (int, float))]
     title = titles.get(section, "")
     return (
         f'<tr id="claim-{escape(claim_id)}" data-section="{escape(section)}" '
@@ -73,9 +88,9 @@ def _row(claim_id: str, rows: list[dict], titles: dict[str, str]) -> str:
         f'<td data-sort="{escape(section_key(section))}" title="{escape(title)}">{escape(section)}</td>'
         f"<td>{escape(first['claim'])}</td>"
         f"<td>{escape(fmt_claimed(first['claimed']))}</td>"
-        f"<td>{escape(rule_text(first['rule']))}</td>"
-        f"<td>{'<br>'.join(measured)}</td>"
-        f'<td data-sort="{VERDICT_RANK[worst]}">{"<br>".join(verdict_cells)}</td>'
+        f'<td title="{escape(first["rule_text"])}">{escape(rule_text(first["rule"]))}</td>'
+        f'<td data-sort="{estimates[0] if estimates else ""}">{"<br>".join(_measured_cell(r) for r in rows)}</td>'
+        f'<td data-sort="{VERDICT_RANK[worst]}">{"<br>".join(_verdict_cell(r) for r in rows)}</td>'
         "</tr>"
     )
 

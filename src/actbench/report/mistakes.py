@@ -6,6 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from actbench import measurement as ms
 from actbench import stats
 from actbench.report.ablation_common import ci_text, last_epoch, machines, p_text, paired_by_seed, verdict_word
 
@@ -26,13 +27,14 @@ def _softmax(m) -> None:
     rows = []
     for _, r in s.iterrows():
         if r["mistake"] == "softmax_temperature":
-            m.add(f"softmax.temperature:{r['temperature']:g}.prob:{int(r['index'])}", float(r["value"]), ".4f")
+            m.add(f"softmax.temperature:{r['temperature']:g}.prob:{int(r['index'])}", float(r["value"]), ".4f",
+                  exact=True)
             rows.append({"case": f"softmax([2, 1, 0.1] / T), T = {r['temperature']:g}", "output": int(r["index"]),
                          "value": float(r["value"])})
         elif r["quantity"] == "nan_count":
-            m.add(f"softmax.{r['variant']}.nan_count:{BIG}", float(r["value"]), "g")
+            m.add(f"softmax.{r['variant']}.nan_count:{BIG}", float(r["value"]), "g", exact=True)
         else:
-            m.add(f"softmax.{r['variant']}.prob:{int(r['index'])}:{BIG}", float(r["value"]), ".4f")
+            m.add(f"softmax.{r['variant']}.prob:{int(r['index'])}:{BIG}", float(r["value"]), ".4f", exact=True)
             rows.append({"case": f"{r['variant']} softmax of [1000, 1001, 1002] (float32)",
                          "output": int(r["index"]), "value": float(r["value"])})
     m.table("mistakes_softmax", pd.DataFrame(rows), digits=4)
@@ -50,7 +52,7 @@ def _mistake1(m) -> None:
             s = stats.mean_ci(eg["train_loss"])
             m.add_ci(f"mistake1.{opt}.{act}.train_loss_epoch:{int(epoch)}", s, ".4f")
             if opt == LEDGER_OPTIMIZER:
-                m.add(f"mistake1.{act}.train_loss_epoch:{int(epoch)}", s["mean"], ".4f")
+                m.add(f"mistake1.{act}.train_loss_epoch:{int(epoch)}", ms.mean_of(s["values"]), ".4f")
         m.add_ci(f"mistake1.{opt}.{act}.final_test_accuracy_pct",
                  stats.mean_ci(100 * last_epoch(grp, ["seed"])["test_accuracy"]), ".2f")
     for act, grp in t[t["epoch"] == 0].groupby("activation", sort=False):  # same init for both optimisers
@@ -62,7 +64,7 @@ def _mistake1(m) -> None:
         pair = paired_by_seed(at3, "activation", "train_loss", "sigmoid", "relu")
         name = "mistake1.train_loss_epoch:3:sigmoid-relu"
         m.add_comparison(name if opt == LEDGER_OPTIMIZER else f"mistake1.{opt}.train_loss_epoch:3:sigmoid-relu",
-                         pair["diff"], pair["p"], ".3f")
+                         pair, ".3f")
 
     epochs = sorted(int(e) for e in t["epoch"].unique() if e > 0)
     rows = []
@@ -130,14 +132,14 @@ def _mistake3(m) -> None:
         if sub.empty:
             continue
         pair = paired_by_seed(sub, "variant", value, a, b)
-        m.add_comparison(metric, pair["diff"], pair["p"])
+        m.add_comparison(metric, pair)
         for v in (a, b):
-            m.add_ci(f"mistake3.{quantity}.{v}.{value}", stats.mean_ci(sub.loc[sub["variant"] == v, value]), ".3g")
+            m.add_ci(f"mistake3.{quantity}.{v}.{value}", sub.loc[sub["variant"] == v, value], ".3g")
         row = {"case": quantity, "mistake": a, "fix": b, "metric": value.replace("_", " "),
                "mistake's value": ci_text(stats.mean_ci(sub.loc[sub["variant"] == a, value]), 3),
                "fix's value": ci_text(stats.mean_ci(sub.loc[sub["variant"] == b, value]), 3),
-               "p (paired t)": p_text(pair["p"]),
-               "verdict": verdict_word(pair["diff"], pair["p"], better, "the 'mistake' is better")}
+               "p (paired t)": p_text(pair.p),
+               "verdict": verdict_word(pair.estimate, pair.p, better, "the 'mistake' is better")}
         if "val_accuracy" in sub and sub["val_accuracy"].notna().any():
             for v in (a, b):
                 m.add_ci(f"mistake3.{quantity}.{v}.val_accuracy_pct",
@@ -168,9 +170,9 @@ def _mistake5(m) -> None:
             rows[("trained_width", variant)] = {"network": f"trained width {d['channels'].iloc[0]}", "variant": variant,
                                                 "test accuracy %": ci_text(s)}
         pair = paired_by_seed(final, "variant", "acc", "all_gelu", "hybrid")
-        m.add("mistake5.hybrid.accuracy_drop_pp_vs_all_gelu", pair["diff"], ".2f")
-        m.add("mistake5.hybrid.accuracy_drop_pp_vs_all_gelu_ci95", (pair["ci_high"] - pair["ci_low"]) / 2, ".2f")
-        m.add("mistake5.hybrid.accuracy_drop_pp_vs_all_gelu_p", pair["p"], ".2g")
+        m.add("mistake5.hybrid.accuracy_drop_pp_vs_all_gelu", pair, ".2f")
+        m.add("mistake5.hybrid.accuracy_drop_pp_vs_all_gelu_ci95", pair.half_width, ".2f")
+        m.add("mistake5.hybrid.accuracy_drop_pp_vs_all_gelu_p", pair.p, ".2g")
     if not tm.empty:
         m.add("mistake5.timing_rounds", int(tm["round"].nunique()), "d")
         m.add("mistake5.timing_batch", int(tm["batch"].iloc[0]), "d")
@@ -180,7 +182,8 @@ def _mistake5(m) -> None:
             prefix = "mistake5" if width == "trained_width" else f"mistake5.{width}"
             for variant in wide.columns:
                 ratio = stats.log10_summary(wide[variant] / wide["all_gelu"])
-                m.add(f"{prefix}.{variant}.step_time_ratio_vs_all_gelu", ratio["geo_mean"], ".3f")
+                m.add(f"{prefix}.{variant}.step_time_ratio_vs_all_gelu",
+                      ms.ratio_of_paired(wide[variant], wide["all_gelu"]), ".3f")
                 m.add(f"{prefix}.{variant}.step_ms", 1e3 * float(wide[variant].median()), ".3g")
                 row = rows.setdefault((width, variant), {"network": f"{width.replace('_', ' ')} {grp['channels'].iloc[0]}",
                                                          "variant": variant, "test accuracy %": "–"})

@@ -9,6 +9,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+import math
+
+from actbench import measurement as ms
 from actbench import stats
 from actbench.report.common import machine_tables, save_figure
 from actbench.report.training import ci_text, output_names, save_figures, write_tables
@@ -55,7 +58,8 @@ def build(results_dir: Path, out_dir: Path, book) -> None:
 
         col = df[df["part"] == "collapse"]
         f32 = col[col["dtype"] == "float32"]
-        book.add(f"{key}.linear_stack.max_abs_diff_vs_collapsed", float(f32["max_abs_diff"].max()), fmt=".2g",
+        # every depth's difference is a sample: the bound is judged on each
+        book.add(f"{key}.linear_stack.max_abs_diff_vs_collapsed", ms.mean_of(f32["max_abs_diff"]), fmt=".2g",
                  source=source, hw=hw)
         book.add(f"{key}.linear_stack.max_abs_diff_vs_collapsed:float64",
                  float(col.loc[col["dtype"] == "float64", "max_abs_diff"].max()), fmt=".2g", source=source, hw=hw)
@@ -71,7 +75,7 @@ def build(results_dir: Path, out_dir: Path, book) -> None:
         rows = []
         for (ds, model), grp in cls.groupby(["dataset", "model"], sort=False):
             s = stats.mean_ci(grp["test_accuracy"])
-            book.add(f"{key}.{model}.{ds}_accuracy", s["mean"], fmt=".3f", source=source, hw=hw)
+            book.add(f"{key}.{model}.{ds}_accuracy", ms.mean_of(grp["test_accuracy"]), fmt=".3f", source=source, hw=hw)
             rows.append({"dataset": ds, "model": MODEL_TITLES.get(model, model),
                          "test accuracy (95% CI)": ci_text(s, 3), "min over seeds": float(grp["test_accuracy"].min()),
                          "seeds": s["n"]})
@@ -79,9 +83,8 @@ def build(results_dir: Path, out_dir: Path, book) -> None:
         for ds in cls["dataset"].unique():
             a = cls[(cls["dataset"] == ds) & (cls["model"] == "relu_mlp")]["test_accuracy"]
             b = cls[(cls["dataset"] == ds) & (cls["model"] == "linear_stack")]["test_accuracy"]
-            w = stats.welch(a, b)
-            book.add(f"{key}.{ds}_accuracy:relu_mlp-linear_stack", stats.comparison_record(w["diff"], w["p"], ALPHA),
-                     fmt=".3g", source=source, hw=hw)
+            book.add(f"{key}.{ds}_accuracy:relu_mlp-linear_stack", ms.difference(a, b), fmt=".3g",
+                     source=source, hw=hw)
         book.add(f"{key}.seeds", int(cls["seed"].nunique()), fmt="d", source=source, hw=hw)
         book.add(f"{key}.noise", float(cls["noise"].iloc[0]), fmt="g", source=source, hw=hw)
         book.add(f"{key}.samples", int(cls["samples"].iloc[0]), fmt="d", source=source, hw=hw)
@@ -91,8 +94,9 @@ def build(results_dir: Path, out_dir: Path, book) -> None:
         r1 = df[df["part"] == "regions_1d"]
         rows = []
         for width, grp in r1.groupby("width"):
-            book.add(f"{key}.relu_1d.width:{int(width)}.max_linear_regions", int(grp["linear_regions"].max()),
-                     fmt="d", source=source, hw=hw)
+            # every random net is a sample of the bound N + 1
+            book.add(f"{key}.relu_1d.width:{int(width)}.max_linear_regions", ms.mean_of(grp["linear_regions"]),
+                     fmt=".3g", source=source, hw=hw)
             rows.append({"ReLU units": int(width), "bound N + 1": int(width) + 1,
                          "max regions seen": int(grp["linear_regions"].max()),
                          "mean regions": float(grp["linear_regions"].mean()), "random nets": len(grp)})
@@ -110,7 +114,17 @@ def build(results_dir: Path, out_dir: Path, book) -> None:
         depths = sorted(r2["depth"].unique())
         if len(depths) >= 2:
             deep, shallow = depths[-1], depths[0]
-            w = stats.welch(r2[r2["depth"] == deep]["linear_regions"], r2[r2["depth"] == shallow]["linear_regions"])
+            regions = {d: r2.loc[r2["depth"] == d, "linear_regions"].astype(float) for d in (deep, shallow)}
             book.add(f"{key}.relu_2d.linear_regions:depth_{int(deep)}-depth_{int(shallow)}",
-                     stats.comparison_record(w["diff"], w["p"], ALPHA), fmt=".3g", source=source, hw=hw)
-            book.add(f"{key}.relu_2d.total_units", int(r2["total_units"].iloc[0]), fmt="d", source=source, hw=hw)
+                     ms.difference(regions[deep], regions[shallow]), fmt=".3g", source=source, hw=hw)
+            # Growth per added layer: exp of the difference of mean log-regions / layers added.
+            # O(N^L) would multiply the count by about N per layer.
+            log_diff = ms.difference(np.log(regions[deep]), np.log(regions[shallow]))
+            per_layer = deep - shallow
+            growth = ms.Measurement(
+                math.exp(log_diff.estimate / per_layer), math.exp(log_diff.ci_low / per_layer),
+                math.exp(log_diff.ci_high / per_layer), log_diff.n, "welch on log regions",
+                note=f"geometric growth per layer from {int(shallow)} to {int(deep)} hidden layers")
+            book.add(f"{key}.relu_2d.region_growth_per_layer", growth, fmt=".3g", source=source, hw=hw)
+            book.add(f"{key}.relu_2d.width", int(r2["width"].iloc[0]), fmt="d", source=source, hw=hw, exact=True)
+            book.add(f"{key}.relu_2d.max_depth", int(deep), fmt="d", source=source, hw=hw)

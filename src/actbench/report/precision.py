@@ -27,7 +27,7 @@ def _overflow(m) -> None:
     if o.empty:
         return
     for _, r in fmt.iterrows():
-        m.add(f"{r['dtype']}.max_finite", float(r["max_finite"]), ",.6g")
+        m.add(f"{r['dtype']}.max_finite", float(r["max_finite"]), ",.6g", exact=True)
         m.add(f"{r['dtype']}.finite_inputs", int(r["inputs"]), ",d")
     heat = {}
     for dtype in ("float16", "bfloat16"):
@@ -39,7 +39,8 @@ def _overflow(m) -> None:
             if mod.empty:
                 continue
             r = mod.iloc[0]
-            m.add(f"{dtype}.{act}.nonfinite_output_fraction", float(r["fwd_nonfinite"] / r["inputs"]), ".3g")
+            # every finite input of the format is evaluated: an exact count, no sampling
+            m.add(f"{dtype}.{act}.nonfinite_output_fraction", float(r["fwd_nonfinite"] / r["inputs"]), ".3g", exact=True)
             m.add(f"{dtype}.{act}.nonfinite_outputs", int(r["fwd_nonfinite"]), ",d")
             m.add(f"{dtype}.{act}.nonfinite_gradients", int(r["bwd_nonfinite"]), ",d")
             row = {"activation": pretty(act), "tutorial": TUTORIAL_SAFE.get(act, "–"),
@@ -81,16 +82,16 @@ def _autocast(m) -> None:
     rows, plot = [], []
     for act, grp in final.groupby("activation", sort=False):
         pair = paired_by_seed(grp, "autocast", "acc", "bfloat16", "float32")
-        m.add(f"{act}.autocast_accuracy_diff_pp", pair["diff"], ".3f")
-        m.add(f"{act}.autocast_accuracy_diff_pp_ci95", (pair["ci_high"] - pair["ci_low"]) / 2, ".3f")
+        m.add(f"{act}.autocast_accuracy_diff_pp", pair.estimate, ".3f")
+        m.add(f"{act}.autocast_accuracy_diff_pp_ci95", (pair.ci_high - pair.ci_low) / 2, ".3f")
         rows.append({"activation": pretty(act),
                      "float32 accuracy %": ci_text(stats.mean_ci(grp.loc[grp["autocast"] == "float32", "acc"])),
                      "bfloat16 autocast %": ci_text(stats.mean_ci(grp.loc[grp["autocast"] == "bfloat16", "acc"])),
-                     "difference (pp, paired)": f"{pair['diff']:.2f} [{pair['ci_low']:.2f}, {pair['ci_high']:.2f}]",
-                     "p (paired t)": p_text(pair["p"]),
-                     "verdict": verdict_word(pair["diff"], pair["p"], "bfloat16 better", "bfloat16 worse"),
+                     "difference (pp, paired)": f"{pair.estimate:.2f} [{pair.ci_low:.2f}, {pair.ci_high:.2f}]",
+                     "p (paired t)": p_text(pair.p),
+                     "verdict": verdict_word(pair.estimate, pair.p, "bfloat16 better", "bfloat16 worse"),
                      "diverged runs": int(grp["diverged"].sum())})
-        plot.append({"activation": pretty(act), "diff": pair["diff"], "lo": pair["ci_low"], "hi": pair["ci_high"]})
+        plot.append({"activation": pretty(act), "diff": pair.estimate, "lo": pair.ci_low, "hi": pair.ci_high})
     m.table("precision_autocast", pd.DataFrame(rows))
     p = pd.DataFrame(plot)
     fig, ax = plt.subplots(figsize=(8, 3.6))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from actbench import measurement as ms
 from actbench import stats
 from actbench.report.ablation_common import ci_text, machines
 
@@ -36,6 +37,9 @@ def _prelu(m) -> None:
     m.table("prelu_slopes_summary", pd.DataFrame(rows))
     closest = p.loc[(p["value"] - 1).abs().idxmin(), "value"]
     m.add("prelu.learned_alpha_closest_to_1", float(closest), ".3f")
+    # "some units learn α ≈ 1": per seed, how many units end within 0.1 of 1 (a bound on every seed)
+    near_one = p.assign(near=(p["value"] - 1).abs() <= 0.1).groupby("seed")["near"].sum()
+    m.add("prelu.units_alpha_near_1_per_seed", ms.mean_of(near_one.astype(float)), ".3g")
     m.add("prelu.learned_alpha_max", float(p["value"].max()), ".3f")
     m.add("prelu.learned_alpha_min", float(p["value"].min()), ".3f")
     m.add("prelu.share_alpha_near_1_pct", 100 * float(((p["value"] - 1).abs() <= 0.1).mean()), ".2g")
@@ -71,7 +75,7 @@ def _swish(m) -> None:
     if s.empty:
         return
     per_seed = s.groupby("seed")["value"].mean()
-    m.add_ci("swish_beta.learned_beta_mean", stats.mean_ci(per_seed), ".3f")
+    m.add_ci("swish_beta.learned_beta_mean", per_seed, ".3f")
     m.add("swish_beta.learned_beta_min", float(s["value"].min()), ".3f")
     m.add("swish_beta.learned_beta_max", float(s["value"].max()), ".3f")
     rows = []

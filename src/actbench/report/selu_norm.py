@@ -7,6 +7,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from actbench import measurement as ms
 from actbench import stats
 from actbench.report.ablation_common import ci_text, machines, p_text, verdict_word
 
@@ -41,12 +42,13 @@ def _forward(m) -> None:
 
     lecun = f[(f["init"] == "lecun") & (f["layer"] == at)]
     none = lecun[lecun["dropout"] == "none"]
-    m.add_ci(f"selu.lecun_normal.depth:{CLAIM_DEPTH}.activation_mean", stats.mean_ci(none["mean"]), ".3g")
-    m.add_ci(f"selu.lecun_normal.depth:{CLAIM_DEPTH}.activation_var", stats.mean_ci(none["var"]), ".3g")
+    m.add_ci(f"selu.lecun_normal.depth:{CLAIM_DEPTH}.activation_mean", none["mean"], ".3g")
+    m.add_ci(f"selu.lecun_normal.depth:{CLAIM_DEPTH}.activation_var", none["var"], ".3g")
     dev = lambda d: (lecun.loc[lecun["dropout"] == d, "var"] - 1).abs()  # noqa: E731
     w = stats.welch(dev("dropout"), dev("alpha_dropout"))
-    m.add_comparison(f"selu.depth:{CLAIM_DEPTH}.abs_var_deviation_from_1:dropout-alpha_dropout", w["diff"], w["p"])
-    m.add_ci(f"selu.depth:{CLAIM_DEPTH}.abs_var_deviation_from_1:dropout", stats.mean_ci(dev("dropout")), ".3g")
+    m.add_comparison(f"selu.depth:{CLAIM_DEPTH}.abs_var_deviation_from_1:dropout-alpha_dropout",
+                     ms.difference(dev("dropout"), dev("alpha_dropout")))
+    m.add_ci(f"selu.depth:{CLAIM_DEPTH}.abs_var_deviation_from_1:dropout", dev("dropout"), ".3g")
     m.add_ci(f"selu.depth:{CLAIM_DEPTH}.abs_var_deviation_from_1:alpha_dropout",
              stats.mean_ci(dev("alpha_dropout")), ".3g")
     m.table("selu_norm_dropout_test", pd.DataFrame([{

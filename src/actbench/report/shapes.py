@@ -36,18 +36,18 @@ def build(results_dir: Path, out_dir: Path, book) -> None:
     order = [a for a in dict.fromkeys(df["activation"]) if a != "identity"]
     identity = props.loc["identity"].dropna() if "identity" in props.index else pd.Series(dtype=float)
     for q, v in identity.items():
-        book.add(f"shapes.identity.{q}", float(v), fmt=".2g", source=source, hw=hw)
+        book.add(f"shapes.identity.{q}", float(v), fmt=".2g", source=source, hw=hw, exact=True)
     props = props.loc[order]
 
     for act, row in props.iterrows():
         for q, v in row.items():
             if pd.notna(v) and q != "grid_step":
                 value = bool(v) if q in BOOLEAN else int(v) if q in COUNTS else float(v)
-                book.add(f"shapes.{act}.{q}", value, fmt=".4g", source=source, hw=hw)
+                book.add(f"shapes.{act}.{q}", value, fmt=".4g", source=source, hw=hw, exact=True)
     probes = df[df["probe"]]
     for (act, q), grp in probes.groupby(["activation", "quantity"]):
         for x, v in zip(grp["x"], grp["value"]):
-            book.add(f"shapes.{act}.{q}@{probe_key(x)}", float(v), fmt=".4g", source=source, hw=hw)
+            book.add(f"shapes.{act}.{q}@{probe_key(x)}", float(v), fmt=".4g", source=source, hw=hw, exact=True)
 
     table = props[[c for c in PROPERTY_COLUMNS if c in props.columns]].copy()
     for c in ("monotonic", "smooth"):

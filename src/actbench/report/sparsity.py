@@ -7,6 +7,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from actbench import measurement as ms
 from actbench import stats
 from actbench.report.ablation_common import ci_text, machines, pretty
 
@@ -43,7 +44,7 @@ def _one(m) -> None:
             s[("near", stage)] = stats.mean_ci(100 * near.loc[sel, "near_zero_fraction"])
             m.add_ci(f"{act}.exact_zero_pct:{stage}", s[("exact", stage)], ".3g")
             m.add_ci(f"{act}.near_zero_pct:{stage}", s[("near", stage)], ".3g")
-        m.add(f"{act}.zero_output_fraction:init", s[("exact", "init")]["mean"] / 100, ".3f")
+        m.add(f"{act}.zero_output_fraction:init", ms.scaled(ms.mean_of(s[("exact", "init")]["values"]), 0.01), ".3f")
         lo, hi = TUTORIAL.get(act, (np.nan, np.nan))
         measured = s[("exact", "trained")]["mean"]
         rows.append({"activation": pretty(act),

@@ -7,6 +7,7 @@ The CLI and the docs iterate this table; adding a study is one line here.
 STUDIES = {
     "shapes": "actbench.studies.shapes",
     "kernels": "actbench.studies.kernels",
+    "kernel_cost": "actbench.studies.kernel_cost",
     "training_step": "actbench.studies.training_step",
     "exp1_mnist": "actbench.studies.exp1_mnist",
     "gradient_flow": "actbench.studies.gradient_flow",

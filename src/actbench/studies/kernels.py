@@ -8,8 +8,11 @@ the sample count, plus
 
 * ``gbps``           bytes_moved / median, with bytes_moved = 2·N·s (forward),
                      3·N·s (backward), 5·N·s (forward+backward) for N elements of s bytes;
-* ``copy_fraction``  gbps / the bandwidth of ``out.copy_(x)`` (same dtype, size, threads);
-* ``ratio_vs_relu``  median / ReLU's median for the same provider, mode, dtype, size, threads.
+* ``copy_fraction``  gbps / the bandwidth of ``out.copy_(x)`` (same dtype, size, threads),
+                     timed just before and after the row's activation block (the VM's
+                     bandwidth drifts within minutes; the bracketing copies follow it);
+* ``ratio_vs_relu``  (median / its copy) / (ReLU's median / ReLU's copy) for the same
+                     provider, mode, dtype, size, threads: a same-run ratio, drift removed.
 
 Before a provider is timed for an (activation, dtype) it is run once on the largest
 input of the sweep (compilation and autotuning happen there, outside every timed region)
@@ -298,22 +301,35 @@ class KernelSweep:
             row.update(timing.as_row())
         return row
 
+    def _time_copy(self, x, threads: int):
+        with _Threads(threads):
+            out = torch.empty_like(x)
+            out.copy_(x)  # first touch outside the timed region
+            timing = self._time(lambda: out.copy_(x), threads)
+            del out
+        return timing
+
     def measure_group(self, log2: int, dtype_name: str, bar) -> None:
+        """Every activation x provider x thread count x mode at one size and dtype.
+
+        The copy is timed again after every activation's block, and each row is compared
+        with the copies just before and after it (their geometric mean): this VM's memory
+        bandwidth drifts within minutes, and a roofline measured at the start of a long
+        group would put later rows above or below it by the drift alone."""
         sweep, dtype = self.sweep, DTYPES[dtype_name]
         gen = torch.Generator(device=sweep.device).manual_seed(sweep.seed * 1000 + log2)
         x = torch.randn(2**log2, generator=gen, device=sweep.device, dtype=dtype)
         g = torch.randn(2**log2, generator=gen, device=sweep.device, dtype=dtype)
         bar.set_postfix_str(f"2^{log2} {dtype_name}")
         thread_counts = sweep.slice_for(log2)[1]
+        before = {}
         for threads in thread_counts:
-            with _Threads(threads):
-                out = torch.empty_like(x)
-                out.copy_(x)
-                self.rows.append(self._row(COPY, COPY, COPY, dtype_name, x, threads,
-                                           self._time(lambda: out.copy_(x), threads)))
-                del out
-                bar.update()
+            timing = self._time_copy(x, threads)
+            before[threads] = timing.median_s
+            self.rows.append(self._row(COPY, COPY, COPY, dtype_name, x, threads, timing))
+            bar.update()
         for name in sweep.activations:
+            first = len(self.rows)
             for provider in sweep.providers:
                 prep = self.prepare(name, provider, dtype, x, g)
                 for threads in thread_counts:
@@ -321,6 +337,13 @@ class KernelSweep:
                         for mode in sweep.modes:
                             self._measure_one(name, provider, mode, dtype_name, x, g, threads, prep)
                             bar.update()
+            for threads in thread_counts:  # the copy after this block brackets it
+                after = self._time_copy(x, threads).median_s
+                for row in self.rows[first:]:
+                    if row["threads"] == threads:
+                        row.update(copy_before_s=before[threads], copy_after_s=after,
+                                   copy_median_s=(before[threads] * after) ** 0.5)
+                before[threads] = after
         if sweep.device == "cuda":
             del x, g
             torch.cuda.empty_cache()
@@ -364,22 +387,32 @@ class KernelSweep:
 
 
 def add_roofline(df: pd.DataFrame) -> pd.DataFrame:
-    """gbps, copy bandwidth, fraction of copy bandwidth and ratio to ReLU for every row."""
-    derived = ["copy_median_s", "copy_gbps", "gbps", "copy_fraction", "relu_median_s", "ratio_vs_relu"]
+    """gbps, copy bandwidth, fraction of copy bandwidth and ratio to ReLU for every row.
+
+    A row's copy time is the geometric mean of the copies timed just before and after its
+    activation's block (``copy_median_s``, set by the sweep); rows without one (older
+    results, the copy rows) use the group's copy. ``ratio_vs_relu`` divides each time by
+    its own bracketing copy before comparing, so the drift between ReLU's block and this
+    one cancels: (t / t_copy) / (t_relu / t_copy_relu)."""
+    derived = ["copy_gbps", "gbps", "copy_fraction", "relu_median_s", "ratio_vs_relu", "group_copy_median_s"]
     df = df.drop(columns=[c for c in derived if c in df.columns])
     if df.empty or "median_s" not in df.columns:
-        return df.assign(**{c: float("nan") for c in derived})
+        return df.assign(**{c: float("nan") for c in derived + ["copy_median_s"]})
     group = ["dtype", "numel", "threads"]
-    copy = df[df["activation"] == COPY][group + ["median_s"]].rename(columns={"median_s": "copy_median_s"})
+    copy = df[df["activation"] == COPY][group + ["median_s"]].rename(columns={"median_s": "group_copy_median_s"})
     df = df.merge(copy, on=group, how="left")
+    if "copy_median_s" not in df.columns:
+        df["copy_median_s"] = float("nan")
+    df["copy_median_s"] = df["copy_median_s"].fillna(df["group_copy_median_s"])
     df["copy_gbps"] = 2 * df["numel"] * df["element_size"] / df["copy_median_s"] / 1e9
     df["gbps"] = df["bytes_moved"] / df["median_s"] / 1e9
     df["copy_fraction"] = df["gbps"] / df["copy_gbps"]
     same = ["provider", "mode", "dtype", "numel", "threads"]
-    relu = df[df["activation"] == BASELINE][same + ["median_s"]].rename(columns={"median_s": "relu_median_s"})
+    relu = df[df["activation"] == BASELINE][same + ["median_s", "copy_median_s"]].rename(
+        columns={"median_s": "relu_median_s", "copy_median_s": "relu_copy_median_s"})
     df = df.merge(relu, on=same, how="left")
-    df["ratio_vs_relu"] = df["median_s"] / df["relu_median_s"]
-    return df
+    df["ratio_vs_relu"] = (df["median_s"] / df["copy_median_s"]) / (df["relu_median_s"] / df["relu_copy_median_s"])
+    return df.drop(columns=["relu_copy_median_s"])
 
 
 def run(args):

@@ -123,17 +123,17 @@ def regions_1d_rows(widths=(2, 4, 8, 16), trials: int = 50, points: int = 200_00
     return pd.DataFrame(rows)
 
 
-def regions_2d_rows(total_units: int = 32, depths=(1, 2, 4), trials: int = 50, grid: int = 401,
+def regions_2d_rows(width: int = 8, depths=(1, 2, 3, 4), trials: int = 50, grid: int = 401,
                     span: float = 3.0) -> pd.DataFrame:
-    """Distinct activation patterns on a 2-D grid for nets with the same number of ReLUs
-    split over 1, 2 or 4 hidden layers (torch default init). For a ReLU net each pattern's
-    input region is convex, so distinct patterns = linear regions (up to grid resolution)."""
+    """Distinct activation patterns on a 2-D grid for nets of 1..4 hidden layers with the
+    same ``width`` units in every layer (the tutorial's "L layers of N units each"; torch
+    default init). For a ReLU net each pattern's input region is convex, so distinct
+    patterns = linear regions (up to grid resolution)."""
     axis = torch.linspace(-span, span, grid)
     gx, gy = torch.meshgrid(axis, axis, indexing="xy")
     pts = torch.stack([gx.flatten(), gy.flatten()], dim=1)
     rows = []
     for hidden_layers in depths:
-        width = total_units // hidden_layers
         for trial in range(trials):
             model = mlp([2] + [width] * hidden_layers + [1], "relu", seed=trial)
             pat = _patterns(model, pts)

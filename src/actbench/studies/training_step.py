@@ -17,14 +17,17 @@ Models (each hidden activation is its own registry module, e.g. nn.GELU):
 One step = zero_grad, forward, loss, backward, optimizer.step, timed like the kernels
 (actbench.timing: torch.utils.benchmark on CPU with an explicit thread count,
 triton.testing.do_bench on CUDA) after two untimed warm-up steps (Adam's state is
-allocated on the first).
+allocated on the first). Every model's steps are timed in ``--rounds`` interleaved
+rounds (timing.interleaved: every activation once per round, the order rotated), and
+the ratios are taken within a round, so the machine's drift cancels; the report gives
+their geometric mean with a paired 95 % interval.
 
 Share of the step spent in the activation: the same step is timed with every activation
 replaced by the identity (``activation = "identity"`` rows), and
 ``activation_share = 1 - t_identity / t_activation``: the fraction of the step the
 activation adds (its forward, its backward and the memory its saved tensors take).
 
-Upsert key: (model, activation, threads, hw_id); ``threads`` is 0 on CUDA.
+Upsert key: (model, activation, threads, round, hw_id); ``threads`` is 0 on CUDA.
 """
 
 from __future__ import annotations
@@ -45,10 +48,10 @@ from actbench.models import count_parameters, mlp
 from actbench.progress import progress
 from actbench.results import write_study
 from actbench.studies.kernels import all_cores, resolve_device, thread_count
-from actbench.timing import CpuSettings, CudaSettings, time_fn
+from actbench.timing import CpuSettings, CudaSettings, interleaved, time_fn
 
 NAME = "training_step"
-KEY = ["model", "activation", "threads", "hw_id"]
+KEY = ["model", "activation", "threads", "round", "hw_id"]
 IDENTITY = "identity"
 BASELINES = ("relu", "gelu")
 
@@ -173,8 +176,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tokens", type=positive_int, default=2048, help="tokens per FFN step (default 2048)")
     p.add_argument("--image-batch", type=positive_int, default=32, help="image batch of the ResNet-18 and EfficientNet-B0 steps (default 32)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
-    p.add_argument("--min-run-time", type=float, default=0.2, help="CPU: seconds of samples at least")
-    p.add_argument("--max-run-time", type=float, default=2.0, help="CPU: seconds per measurement at most")
+    p.add_argument("--rounds", type=positive_int, default=7,
+                   help="interleaved rounds: every activation's step is timed once per round (default 7)")
+    p.add_argument("--min-run-time", type=float, default=0.1, help="CPU: seconds of samples per round at least")
+    p.add_argument("--max-run-time", type=float, default=0.5, help="CPU: seconds per round's measurement at most")
     p.add_argument("--seed", type=int, default=0)
 
 
@@ -192,43 +197,51 @@ def step_fn(model: nn.Module, spec: Model, args, device) -> Callable[[], None]:
 
 
 def measure(args) -> pd.DataFrame:
+    """Every activation's optimizer step, timed in interleaved rounds per model and thread
+    count (one row per round): ratios taken within a round cancel the machine's drift."""
     device = resolve_device(args.device)
     if args.min_run_time <= 0 or args.max_run_time < args.min_run_time:
         raise ValueError(f"need 0 < --min-run-time <= --max-run-time, got {args.min_run_time} and {args.max_run_time}")
     names = list(dict.fromkeys([*BASELINES, *(args.activations or activations.elementwise_names())]))
     threads_list = [0] if device == "cuda" else list(dict.fromkeys(args.threads or [all_cores()]))
     cpu = CpuSettings(min_run_time=args.min_run_time, max_run_time=args.max_run_time)
+    cuda = CudaSettings(warmup_ms=25, rep_ms=200)
     rows = []
-    total = len(args.models) * len(threads_list) * (len(names) + 1)
-    with progress(total, desc="training_step", unit="step") as bar:
+    total = len(args.models) * len(threads_list) * args.rounds
+    with progress(total, desc="training_step", unit="round") as bar:
         for model_name in args.models:
             spec = MODELS[model_name]
             for threads in threads_list:
-                for act in [None, *names]:
-                    bar.set_postfix_str(f"{model_name} {act or IDENTITY}")
+                bar.set_postfix_str(model_name)
+                steps, params = {}, {}
+                for act in [IDENTITY, *names]:
                     torch.manual_seed(args.seed)
-                    model = spec.build(act, args).to(device)
-                    step = step_fn(model, spec, args, device)
-                    before = torch.get_num_threads()
-                    if threads:
-                        torch.set_num_threads(threads)
-                    try:
+                    model = spec.build(None if act == IDENTITY else act, args).to(device)
+                    steps[act], params[act] = step_fn(model, spec, args, device), count_parameters(model)
+                before = torch.get_num_threads()
+                if threads:
+                    torch.set_num_threads(threads)
+                try:
+                    for step in steps.values():  # warm-up: Adam state, allocator
                         step()
-                        step()  # warm-up: Adam state, allocator
-                        timing = time_fn(step, device, threads or 1, cpu, CudaSettings(warmup_ms=25, rep_ms=200))
-                    finally:
-                        torch.set_num_threads(before)
-                    rows.append({"model": model_name, "model_description": spec.description,
-                                 "activation": act or IDENTITY, "threads": threads, "device": device,
-                                 "batch_size": spec.batch_size(args), "parameters": count_parameters(model),
-                                 **timing.as_row()})
-                    bar.update()
+                        step()
+                    measured = interleaved(steps, args.rounds,
+                                           lambda fn: time_fn(fn, device, threads or 1, cpu, cuda),
+                                           on_round=lambda r: bar.update())
+                finally:
+                    torch.set_num_threads(before)
+                for act, rnd, timing in measured:
+                    rows.append({"model": model_name, "model_description": spec.description, "activation": act,
+                                 "round": rnd, "threads": threads, "device": device,
+                                 "batch_size": spec.batch_size(args), "parameters": params[act], **timing.as_row()})
+                del steps
     return add_ratios(pd.DataFrame(rows))
 
 
 def add_ratios(df: pd.DataFrame) -> pd.DataFrame:
-    """Ratios to ReLU's and GELU's step and the activation's share (identity replacement)."""
-    group = ["model", "threads"]
+    """Same-round ratios to ReLU's and GELU's step and the activation's share of the step
+    (identity replacement)."""
+    group = ["model", "threads", "round"]
     out = df.copy()
     for ref in (IDENTITY, *BASELINES):
         ref_t = df[df["activation"] == ref][group + ["median_s"]].rename(columns={"median_s": f"{ref}_median_s"})

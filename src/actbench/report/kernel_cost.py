@@ -1,0 +1,173 @@
+"""Report for `kernel_cost`: each activation's time relative to ReLU in the compute-bound and
+the memory-bound regime (geometric mean over interleaved rounds, paired 95 % interval),
+its fraction of the copy roofline, and the numbers the cost claims are decided on.
+
+Writes ``tables/kernel_cost-machines.md`` (one content tab per machine) for docs/kernels.md.
+Rows whose interval lies wholly above the copy bandwidth out of cache are physically
+implausible (Methodology): they are flagged ``within_roofline = false`` and the claims
+that read the memory-bound regime do not use them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from actbench import measurement as ms
+from actbench.claims import load_claims
+from actbench.report.common import markdown_table, save_figure
+from actbench.report.kernels import _indent
+from actbench.results import atomic_write_text, read_parquet
+from actbench.verdicts import fmt
+
+STUDY = "kernel_cost"
+BASELINE, COPY, RELU_OUT = "relu", "copy", "relu_aten_out"
+MODE_METRIC = {"forward": "fwd_time_ratio_vs_relu", "forward+backward": "fwd_bwd_time_ratio_vs_relu"}
+# Head-to-head ratios the claims make (a over b), besides every activation over ReLU.
+PAIRS = (("silu", "hardswish"), ("gelu", "gelu_tanh"))
+ABOVE_COPY = 1.05  # a copy fraction whose interval lies wholly above this is implausible out of cache
+
+
+def by_round(df: pd.DataFrame, activation: str, mode: str) -> pd.Series:
+    sel = df[(df["activation"] == activation) & (df["mode"] == mode)]
+    return sel.set_index("round")["median_s"]
+
+
+def paired(a: pd.Series, b: pd.Series) -> tuple[pd.Series, pd.Series]:
+    both = pd.concat([a.rename("a"), b.rename("b")], axis=1, join="inner").dropna()
+    return both["a"], both["b"]
+
+
+def regime_measurements(df: pd.DataFrame) -> dict[tuple[str, str, str], ms.Measurement]:
+    """(activation, quantity, mode) -> Measurement for one regime of one machine."""
+    out = {}
+    copy = by_round(df, COPY, COPY)
+    numel, size = int(df["numel"].iloc[0]), int(df["element_size"].iloc[0])
+    for mode, metric in MODE_METRIC.items():
+        relu = by_round(df, BASELINE, mode)
+        for act in dict.fromkeys(df.loc[df["mode"] == mode, "activation"]):
+            t = by_round(df, act, mode)
+            if act != BASELINE and len(relu):
+                out[(act, metric, mode)] = ms.ratio_of_paired(*paired(t, relu))
+            t_act, t_copy = paired(t, copy)
+            moved = df.loc[(df["activation"] == act) & (df["mode"] == mode), "bytes_moved"].iloc[0]
+            # fraction of copy bandwidth = (bytes / t) / (2·N·s / t_copy)
+            out[(act, "copy_fraction", mode)] = ms.scaled(ms.ratio_of_paired(t_copy, t_act), moved / (2 * numel * size))
+    for a, b in PAIRS:
+        for mode, metric in MODE_METRIC.items():
+            t_a, t_b = paired(by_round(df, a, mode), by_round(df, b, mode))
+            if len(t_a):
+                out[(a, metric.replace("_vs_relu", f"_vs_{b}"), mode)] = ms.ratio_of_paired(t_a, t_b)
+    relu_out, relu_fwd = paired(by_round(df, RELU_OUT, "forward"), by_round(df, BASELINE, "forward"))
+    if len(relu_out):
+        out[(RELU_OUT, "time_ratio_vs_clamp_min", "forward")] = ms.ratio_of_paired(relu_out, relu_fwd)
+    return out
+
+
+def claimed_costs() -> dict[str, float]:
+    """activation -> the §2.2 table's relative cost (claims.yaml), for the table and figure."""
+    out = {}
+    for claim in load_claims():
+        if claim["study"] == STUDY and claim["section"] == "2.2" and claim["metric"].endswith(MODE_METRIC["forward+backward"]):
+            out[claim["metric"].split(".")[1]] = float(claim["claimed"])
+    return out
+
+
+def record(df: pd.DataFrame, hw: str, book, source: str) -> dict[str, dict]:
+    """Record every regime's numbers; return regime -> measurements for the table."""
+    add = lambda key, value, fmt=".3g", **kw: book.add(f"{STUDY}.{hw}.{key}", value, fmt=fmt, source=source,  # noqa: E731
+                                                       hw=hw, **kw)
+    tables = {}
+    for regime, sub in df.groupby("regime", sort=False):
+        found = regime_measurements(sub)
+        tables[regime] = found
+        add(f"{regime}.log2_numel", int(sub["log2_numel"].iloc[0]), "d", exact=True)
+        add(f"{regime}.threads", int(sub["threads"].iloc[0]), "d", exact=True)
+        add(f"{regime}.rounds", int(sub["round"].nunique()), "d", exact=True)
+        add(f"{regime}.mib_per_tensor", float(sub["numel"].iloc[0] * sub["element_size"].iloc[0] / 2**20), ".3g")
+        for (act, quantity, mode), m in found.items():
+            suffix = "" if quantity != "copy_fraction" else f".{'fwd' if mode == 'forward' else 'fwd_bwd'}"
+            add(f"{regime}.{act}.{quantity}{suffix}", m, ".3g")
+        if regime == "memory-bound":
+            for act in dict.fromkeys(sub["activation"]):
+                fracs = [found[k] for k in found if k[0] == act and k[1] == "copy_fraction"]
+                above = [f for f in fracs if f.ci_low > ABOVE_COPY]
+                add(f"{regime}.{act}.within_roofline", not above, exact=True)
+                add(f"{regime}.{act}.within_roofline.why",
+                    "within the copy roofline" if not above else
+                    f"its fraction of copy bandwidth {fmt(above[0].estimate)} [{fmt(above[0].ci_low)}, "
+                    f"{fmt(above[0].ci_high)}] lies above {ABOVE_COPY}: physically implausible out of cache, "
+                    "so the timing is excluded")
+    return tables
+
+
+def table(found: dict, regime: str, claimed: dict[str, float], providers: dict[str, str]) -> pd.DataFrame:
+    rows = []
+    acts = list(dict.fromkeys(k[0] for k in found if k[0] not in (COPY, RELU_OUT)))
+    for act in acts:
+        fwd = found.get((act, MODE_METRIC["forward"], "forward"))
+        fb = found.get((act, MODE_METRIC["forward+backward"], "forward+backward"))
+        cf = found.get((act, "copy_fraction", "forward+backward"))
+        text = lambda m: "1 (baseline)" if act == BASELINE else ("–" if m is None else  # noqa: E731
+                                                                 f"{fmt(m.estimate, 3)} [{fmt(m.ci_low, 3)}, {fmt(m.ci_high, 3)}]")
+        row = {"activation": act, "kernel": providers.get(act, "–"), "forward / ReLU [95% CI]": text(fwd),
+               "fwd+bwd / ReLU [95% CI]": text(fb), "tutorial §2.2": claimed.get(act, "–")}
+        if regime == "memory-bound" and cf is not None:
+            row["fwd+bwd % of copy"] = f"{100 * cf.estimate:.0f}"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def figure(tables: dict, claimed: dict[str, float], hw: str, path: Path) -> None:
+    regimes = list(tables)
+    fig, axes = plt.subplots(1, len(regimes), figsize=(6.2 * len(regimes), 5.2), squeeze=False, sharey=True)
+    acts = [k[0] for k in tables[regimes[0]] if k[1] == MODE_METRIC["forward+backward"]]
+    acts = sorted(dict.fromkeys(acts), key=lambda a: tables[regimes[0]][(a, MODE_METRIC["forward+backward"],
+                                                                          "forward+backward")].estimate)
+    y = np.arange(len(acts))
+    for ax, regime in zip(axes[0], regimes):
+        found = tables[regime]
+        for i, act in enumerate(acts):
+            m = found.get((act, MODE_METRIC["forward+backward"], "forward+backward"))
+            if m is None:
+                continue
+            ax.errorbar([m.estimate], [i], xerr=[[m.estimate - m.ci_low], [m.ci_high - m.estimate]], fmt="o",
+                        color="tab:blue", capsize=3, label="measured (95% CI)" if i == 0 else None)
+            if act in claimed:
+                ax.plot([claimed[act]], [i], "x", color="tab:red", ms=8, label="tutorial §2.2" if i == 0 else None)
+        ax.axvline(1.0, color="black", lw=0.8)
+        ax.set_yticks(y, acts)
+        ax.set_xscale("log")
+        ax.set_xlabel("forward + backward time / ReLU's (log scale)")
+        ax.set_title(regime)
+        ax.legend(loc="lower right", fontsize=8)
+    fig.suptitle(f"{hw}: cost relative to ReLU, interleaved rounds")
+    fig.tight_layout()
+    save_figure(fig, path)
+
+
+def build(results_dir: Path, out_dir: Path, book) -> None:
+    tabs = []
+    claimed = claimed_costs()
+    for path in sorted(Path(results_dir).glob(f"*/{STUDY}.parquet")):
+        hw = path.parent.name
+        if not book.use_machine(hw):
+            continue
+        df = read_parquet(path)
+        source = f"results/{hw}/{STUDY}.parquet"
+        tables = record(df, hw, book, source)
+        providers = df.drop_duplicates("activation").set_index("activation")["provider"].to_dict()
+        body = []
+        for regime, found in tables.items():
+            sub = df[df["regime"] == regime]
+            body.append(f"**{regime}**: 2^{int(sub['log2_numel'].iloc[0])} float32 elements, "
+                        f"{int(sub['threads'].iloc[0])} thread(s), {sub['round'].nunique()} interleaved rounds.")
+            body.append(markdown_table(table(found, regime, claimed, providers), digits=3))
+        figure(tables, claimed, hw, out_dir / "figures" / f"kernel-cost-{hw}.svg")
+        body.append(f"![Cost relative to ReLU on {hw}](generated/figures/kernel-cost-{hw}.svg)")
+        tabs.append(f'=== "{hw}"\n\n' + "".join(_indent(p) + "\n" for p in body))
+    if tabs:
+        atomic_write_text(out_dir / "tables" / "kernel_cost-machines.md", "".join(tabs))

@@ -1,0 +1,158 @@
+"""Study `kernel_cost`: what an activation costs relative to ReLU, in the two regimes a cost
+claim can mean, with intervals from interleaved rounds.
+
+* **compute-bound**: the tensors stay in the per-core L2 cache (by default the largest
+  power of two whose forward+backward working set — input, output, upstream gradient,
+  input gradient — fits in L2), one thread, outputs preallocated: the time is the
+  activation's own arithmetic, which is what an operation-count table describes.
+* **memory-bound**: tensors of at least four times the last-level cache, every core,
+  outputs preallocated: the time is DRAM traffic, and a copy of the same tensor is the
+  roofline.
+
+Each activation runs on PyTorch's own kernels writing into preallocated buffers
+(``eager_out``; ReLU's forward as ``clamp_min`` with ``out=``, see providers.py), or,
+where PyTorch has no ``out=`` pair (PReLU, Swish-β, Mish's backward), as the allocating
+builtin (``eager``); the ``provider`` column says which. Every implementation is checked
+against the registry's float64 reference before it is timed.
+
+Every round times every (activation, mode) and the copy once, in an order rotated from
+round to round (``timing.interleaved``), so that ratios taken within a round cancel the
+machine's drift; the report turns the rounds into geometric means with paired intervals.
+ReLU through ``aten::relu.out`` is timed too (forward), because it is far slower than
+``clamp_min.out`` on this CPU: a finding, not our kernel.
+
+Upsert key: (regime, activation, provider, mode, round, hw_id).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+
+import pandas as pd
+import torch
+
+from actbench import activations
+from actbench.cliutil import activation_list, positive_int
+from actbench.hardware import fingerprint
+from actbench.progress import progress
+from actbench.providers import OUT_OPS, Autograd, Preallocated, bind_params, check, probe_input
+from actbench.results import write_study
+from actbench.studies.kernels import all_cores, log2_size, thread_count, timed_call
+from actbench.timing import CpuSettings, bytes_moved, interleaved, time_cpu
+
+NAME = "kernel_cost"
+KEY = ["regime", "activation", "provider", "mode", "round", "hw_id"]
+REGIMES = ("compute-bound", "memory-bound")
+MODES = ("forward", "forward+backward")
+BASELINE = "relu"
+COPY = "copy"
+RELU_OUT = "relu_aten_out"  # ReLU through aten::relu.out, timed for the finding
+WORKING_SET_TENSORS = 4  # x, y, upstream gradient, input gradient
+DTYPE = torch.float32
+
+
+def default_log2(regime: str, element_size: int = 4) -> int:
+    """The regime's size from this machine's caches (fingerprint), as a power of two."""
+    fp = fingerprint()
+    if regime == "compute-bound":
+        l2 = fp.get("l2_bytes") or 1 << 20
+        return max(10, int(math.floor(math.log2(l2 / (WORKING_SET_TENSORS * element_size)))))
+    l3 = fp.get("l3_bytes") or fp.get("l2_bytes") or 32 << 20
+    return max(25, int(math.ceil(math.log2(4 * l3 / element_size))))
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--activations", nargs="+", type=activation_list, default=None,
+                   help=f"registry names (default: every elementwise entry; {BASELINE} is always added)")
+    p.add_argument("--regimes", nargs="+", choices=REGIMES, default=list(REGIMES))
+    p.add_argument("--rounds", type=positive_int, default=15, help="interleaved rounds per regime (default 15)")
+    p.add_argument("--min-run-time", type=float, default=0.05,
+                   help="seconds of calls per timing in a round (default 0.05)")
+    p.add_argument("--compute-log2", type=log2_size, default=None,
+                   help="size of the compute-bound regime (default: fits the per-core L2 cache)")
+    p.add_argument("--memory-log2", type=log2_size, default=None,
+                   help="size of the memory-bound regime (default: >= 4x the last-level cache, at least 2^25)")
+    p.add_argument("--memory-threads", type=thread_count, default=None,
+                   help="threads of the memory-bound regime (default: all cores); the compute-bound one uses 1")
+    p.add_argument("--seed", type=int, default=0)
+
+
+def implementation(name: str, x: torch.Tensor):
+    """(provider, implementation): PyTorch's out= kernels where both directions exist, else
+    the allocating builtin."""
+    spec = activations.get(name)
+    params = bind_params(spec, x.device, x.dtype)
+    ops = OUT_OPS.get(name)
+    if ops is not None and ops[1] is not None:
+        fwd, bwd = ops
+        return "eager_out", Preallocated(lambda x_, out: fwd(x_, out, **params),
+                                         lambda g, x_, y, out: bwd(g, x_, y, out, **params))
+    if spec.torch_builtin is None:
+        raise ValueError(f"{name} has neither an out= pair nor a PyTorch builtin to time")
+    return "eager", Autograd(lambda x_: spec.torch_builtin(x_, **params))
+
+
+def build_calls(names: list[str], log2: int, seed: int, log=print) -> tuple[dict, dict]:
+    """The timed callables of one regime, keyed (activation, provider, mode), and their
+    providers' correctness checks."""
+    gen = torch.Generator().manual_seed(seed * 1000 + log2)
+    x = torch.randn(2**log2, generator=gen, dtype=DTYPE)
+    g = torch.randn(2**log2, generator=gen, dtype=DTYPE)
+    calls, checks = {}, {}
+    out = torch.empty_like(x)
+    out.copy_(x)  # touch the pages once: the timed copies pay no first-touch faults
+    calls[(COPY, COPY, COPY)] = lambda: out.copy_(x)
+    relu_out = torch.empty_like(x)
+    calls[(RELU_OUT, "aten_relu_out", "forward")] = lambda: torch.ops.aten.relu.out(x, out=relu_out)
+    for name in names:
+        provider, impl = implementation(name, x)
+        result = check(impl, activations.get(name), probe_input(DTYPE, x.device, seed), seed)
+        checks[name] = result
+        if not (result.forward_ok and result.backward_ok):
+            log(f"kernel_cost: {name}/{provider} failed its check, not timed: {'; '.join(result.problems)}")
+            continue
+        for mode in MODES:
+            fn = timed_call(impl, mode, x, g)
+            fn()  # first call outside the timed region
+            calls[(name, provider, mode)] = fn
+    return calls, checks
+
+
+def run(args):
+    if args.min_run_time <= 0:
+        raise ValueError(f"--min-run-time must be > 0, got {args.min_run_time}")
+    names = list(dict.fromkeys([BASELINE, *(args.activations or activations.elementwise_names())]))
+    sizes = {"compute-bound": args.compute_log2 if args.compute_log2 is not None else default_log2("compute-bound"),
+             "memory-bound": args.memory_log2 if args.memory_log2 is not None else default_log2("memory-bound")}
+    threads = {"compute-bound": 1, "memory-bound": args.memory_threads or all_cores()}
+    settings = CpuSettings(min_run_time=args.min_run_time, max_run_time=4 * args.min_run_time)
+    start, path = time.monotonic(), None
+    before = torch.get_num_threads()
+    for regime in args.regimes:
+        log2, n_threads = sizes[regime], threads[regime]
+        torch.set_num_threads(n_threads)
+        try:
+            calls, checks = build_calls(names, log2, args.seed)
+            keyed = {"/".join(k): fn for k, fn in calls.items()}
+            with progress(args.rounds, desc=f"kernel_cost {regime} 2^{log2}", unit="round") as bar:
+                measured = interleaved(keyed, args.rounds, lambda fn: time_cpu(fn, n_threads, settings),
+                                       on_round=lambda r: bar.update())
+        finally:
+            torch.set_num_threads(before)
+        rows = []
+        for key, rnd, timing in measured:
+            name, provider, mode = key.split("/")
+            rows.append({"regime": regime, "activation": name, "provider": provider, "mode": mode, "round": rnd,
+                         "dtype": "float32", "numel": 2**log2, "log2_numel": log2, "threads": n_threads,
+                         "element_size": 4, "bytes_moved": bytes_moved(mode, 2**log2, 4),
+                         "allocates_output": provider == "eager", "rounds": args.rounds,
+                         "min_run_time": args.min_run_time,
+                         "check_forward_rel_l2": checks[name].forward_rel_l2 if name in checks else math.nan,
+                         "check_grad_rel_l2": checks[name].grad_rel_l2 if name in checks else math.nan,
+                         **timing.as_row()})
+        path = write_study(pd.DataFrame(rows), NAME, args.results, key=KEY)
+        print(f"kernel_cost: {regime}: {len(rows)} timings at 2^{log2} with {n_threads} thread(s), "
+              f"{time.monotonic() - start:.0f} s so far; wrote {path}", flush=True)
+    return path

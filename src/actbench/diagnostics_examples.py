@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from actbench.models import deep_mlp, mlp
 
@@ -83,3 +84,71 @@ def all_zero_layer():
         model[2].weight.zero_()
         model[2].bias.fill_(-1.0)
     return model, x, y, loss
+
+
+# ── activations written as functions, and ones diagnose cannot see ──────────────────
+class FunctionalMLP(nn.Module):
+    """An MLP whose forward applies its activation as a function (F.relu, torch.tanh ...),
+    the way much user code is written, instead of holding activation modules."""
+
+    def __init__(self, layers: list[nn.Linear], activation):
+        super().__init__()
+        self.layers = nn.ModuleList(layers)
+        self.activation = activation
+
+    def forward(self, x):
+        for layer in self.layers[:-1]:
+            x = self.activation(layer(x))
+        return self.layers[-1](x)
+
+
+def functional(model: nn.Sequential, activation) -> FunctionalMLP:
+    """The same network, same weights, with its activation modules replaced by a function."""
+    return FunctionalMLP([m for m in model if isinstance(m, nn.Linear)], activation)
+
+
+def functional_relu_xavier():
+    """30-layer Xavier net written with F.relu (the registry recommends He): init mismatch."""
+    x, gen = _sample(256, 64)
+    y = torch.randn(len(x), 1, generator=gen)
+    model = deep_mlp("relu", 30, 64, in_features=64, init="xavier", seed=0)
+    return functional(model, F.relu), x, y, nn.MSELoss()
+
+
+class ClampReLU(nn.Module):
+    """max(0, x) written with clamp: an activation the registry lacks, built from a primitive."""
+
+    def forward(self, x):
+        return x.clamp(min=0)
+
+
+class ClampReLUFunction(torch.autograd.Function):
+    """max(0, x) as a custom autograd.Function: its forward is opaque to hooks."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x.clamp(min=0)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * (x > 0)
+
+
+def unrecognised_activation():
+    """The healthy model's shape with a hidden activation diagnose does not recognise."""
+    model, x, y, loss = healthy()
+    return nn.Sequential(model[0], ClampReLU(), model[2], nn.ReLU(), model[4]), x, y, loss
+
+
+def custom_function_activation():
+    """The healthy model's MLP applying a custom autograd.Function as its activation."""
+    model, x, y, loss = healthy()
+    return functional(model, ClampReLUFunction.apply), x, y, loss
+
+
+def wrong_input_shape():
+    """The healthy model (20 inputs) given MNIST-sized rows of 784 values."""
+    model, x, y, loss = healthy()
+    return model, torch.randn(len(x), 784, generator=torch.Generator().manual_seed(0)), y, loss

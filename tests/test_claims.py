@@ -53,3 +53,15 @@ def test_known_tutorial_errors_are_refuted_by_the_rules():
     assert verdict("grad-gelu-tanh-at-minus1", mp_df("gelu_tanh", -1)) == "refuted"
     assert verdict("grad-silu-at-minus5", mp_df("silu", -5)) == "refuted"
     assert verdict("grad-tanh-at-2", mp_df("tanh", 2)) == "confirmed"
+
+
+def test_every_claim_is_shown_beside_the_text_somewhere():
+    from pathlib import Path
+
+    docs = Path(__file__).resolve().parents[1] / "docs"
+    shown = set()
+    for page in docs.rglob("*.md"):
+        shown |= set(re.findall(r'claim\("([^"]+)"\)', page.read_text()))
+    ids = {c["id"] for c in CLAIMS}
+    assert not ids - shown, f"claims no page shows: {sorted(ids - shown)}"
+    assert not shown - ids, f"pages show unknown claims: {sorted(shown - ids)}"

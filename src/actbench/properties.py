@@ -41,6 +41,17 @@ def _gauss_moments(spec) -> tuple[float, float]:
     return mean, second - mean * mean
 
 
+CURVATURE_TOL = 1e-6       # |f''| below this counts as 0 (float round-off in the tails)
+
+
+def _inflections(dy: torch.Tensor, h: float) -> int:
+    """Sign changes of a numerical f'' (differences of f'), ignoring |f''| < CURVATURE_TOL:
+    the inflection points. Linear pieces (f'' = 0) do not count, so ReLU has none."""
+    d2 = torch.diff(dy) / h
+    signs = torch.sign(d2[d2.abs() >= CURVATURE_TOL])
+    return int((signs[1:] != signs[:-1]).sum())
+
+
 def compute_properties(spec) -> dict:
     x = grid()
     y = spec.f(x)
@@ -79,6 +90,10 @@ def compute_properties(spec) -> dict:
         "min_derivative": dy.min().item(),
         # sign changes of f' on the grid: the stationary points (0 for monotonic units)
         "derivative_zero_count": int((torch.sign(dy[1:]) * torch.sign(dy[:-1]) < 0).sum()),
+        "second_derivative_zero_count": _inflections(dy, h),
+        # share of grid points x < 0 where f(x) > 0 (0 for a unit never positive on the negative axis;
+        # -0.0 from an underflowing tail does not count)
+        "positive_fraction_on_negative_axis": float((y[x < 0] > 0).double().mean()),
         "derivative_at_0": spec.df(torch.zeros(1, dtype=torch.float64)).item(),
         "zero_centered": bool(abs(mean) < 0.1),
         "grid_step": h,

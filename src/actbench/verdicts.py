@@ -146,6 +146,12 @@ def null_value(claim: dict) -> float | None:
     return None
 
 
+def bound_of(claim: dict) -> float:
+    """A bound rule's bound: ``rule.bound`` where the claimed value is not the bound itself
+    ("separates perfectly" judged as "every seed >= 0.99"), else the claimed value."""
+    return float(claim["rule"].get("bound", claim["claimed"]))
+
+
 def validate(claim: dict) -> None:
     """Raise RuleError if the rule is malformed or its region accepts 'no effect'."""
     kind = claim["rule"].get("kind")
@@ -160,7 +166,7 @@ def validate(claim: dict) -> None:
             raise RuleError(f"the accepted region [{fmt(lo)}, {fmt(hi)}] contains the null value {fmt(null)} "
                             "(no effect): narrow the tolerance so that 'no effect' is not accepted")
     elif kind in BOUND_KINDS:
-        _number(claim["claimed"], f"{kind} bound")
+        _number(bound_of(claim), f"{kind} bound")
     elif kind == "direction":
         if claim["rule"].get("sign", "+") not in ("+", "-"):
             raise RuleError(f"direction sign must be '+' or '-', got {claim['rule'].get('sign')!r}")
@@ -184,9 +190,9 @@ def rule_text(claim: dict) -> str:
         return (f"confirmed if the 95 % interval lies inside [{fmt(lo)}, {fmt(hi)}] ({what}), "
                 "refuted if it lies wholly outside")
     if kind == "at_most":
-        return f"every sample must be ≤ {fmt(claim['claimed'])}; one that is not refutes"
+        return f"every sample must be ≤ {fmt(bound_of(claim))}; one that is not refutes"
     if kind == "at_least":
-        return f"every sample must be ≥ {fmt(claim['claimed'])}; one that is not refutes"
+        return f"every sample must be ≥ {fmt(bound_of(claim))}; one that is not refutes"
     if kind == "direction":
         side = ">" if rule.get("sign", "+") == "+" else "<"
         margin = float(rule.get("margin", 0.0))
@@ -246,7 +252,7 @@ def judge_region(claim: dict, m: Measurement) -> Verdict:
 
 
 def judge_bound(claim: dict, m: Measurement) -> Verdict:
-    bound = float(claim["claimed"])
+    bound = bound_of(claim)
     upper = claim["rule"]["kind"] == "at_most"
     breaks = (lambda v: v > bound) if upper else (lambda v: v < bound)
     sign = "≤" if upper else "≥"

@@ -18,7 +18,7 @@ PROPERTY_COLUMNS = {
 
 
 BOOLEAN = ("monotonic", "smooth", "zero_centered")
-COUNTS = ("derivative_zero_count",)
+COUNTS = ("derivative_zero_count", "second_derivative_zero_count")
 
 
 def probe_key(x: float) -> str:

@@ -146,6 +146,8 @@ EXP1_FAMILIES = {
     "final_dead_unit_pct": {"Exp. 1: LeakyReLU has fewer dead units": [("relu", "leaky_relu")]},
     "final_dead_unit_pct_never_positive": {"Exp. 1: LeakyReLU has fewer dead units (never positive)":
                                            [("relu", "leaky_relu")]},
+    "final_dead_unit_pct_tutorial_test": {"Exp. 1: LeakyReLU has fewer dead units (tutorial's test)":
+                                          [("relu", "leaky_relu")]},
 }
 
 
@@ -154,7 +156,8 @@ def exp1_comparisons(final: pd.DataFrame) -> dict[str, dict[str, ms.Measurement]
     plus every activation against ReLU (unadjusted, for the table)."""
     values = {"final_test_accuracy_pct": 100 * final["test_accuracy"], "final_train_loss": final["train_loss"],
               "final_dead_unit_pct": final["dead_pct_gradient"],
-              "final_dead_unit_pct_never_positive": final["dead_pct_never_positive"]}
+              "final_dead_unit_pct_never_positive": final["dead_pct_never_positive"],
+              "final_dead_unit_pct_tutorial_test": final["dead_pct_tutorial"]}
     present = set(final["activation"])
     out = {}
     for metric, v in values.items():
@@ -412,9 +415,18 @@ def build_gradient_flow(results_dir: Path, out_dir: Path, book) -> None:
             # what the tutorial's script actually prints: gradients[-1] / gradients[0] (output over input)
             book.add(f"{key}.{act}.tutorial_script_ratio", ms.geo_mean_of(1 / tut["ratio"]), fmt=".3g",
                      source=source, hw=hw)
-        for (act, d), grp in ratios[ratios["init_choice"] == "tutorial"].groupby(["activation", "depth"]):
+        tutorial_init = ratios[ratios["init_choice"] == "tutorial"]
+        for (act, d), grp in tutorial_init.groupby(["activation", "depth"]):
             book.add(f"{key}.{act}.depth:{d}.first_to_last_weight_grad_ratio", ms.geo_mean_of(grp["ratio"]),
                      fmt=".3g", source=source, hw=hw)
+        # GELU against ReLU at the deepest depth, paired by seed (same weights): log10 of the ratios
+        deepest = int(tutorial_init["depth"].max())
+        wide = tutorial_init[tutorial_init["depth"] == deepest].pivot_table(index="seed", columns="activation",
+                                                                           values="ratio")
+        if {"gelu", "relu"} <= set(wide.columns):
+            book.add(f"{key}.depth:{deepest}.log10_first_to_last_ratio:gelu-relu",
+                     ms.difference(np.log10(wide["gelu"]), np.log10(wide["relu"]), paired=True), fmt=".3g",
+                     source=source, hw=hw)
         save_figures(lambda path: gradient_figure(g, depth, path), out_dir, "exp2_gradient_flow", suffixes)
         save_figures(lambda path: depth_figure(ratios, path), out_dir, "exp2_gradient_vs_depth", suffixes)
         t = df[df["part"] == "trainability"]

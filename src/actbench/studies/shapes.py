@@ -60,6 +60,11 @@ def constants() -> pd.DataFrame:
     for name in activations.elementwise_names():
         for param, value in activations.get(name).params.items():
             rows.append({"activation": name, "quantity": f"param_{param}", "value": float(value)})
+    # What a per-channel PReLU module stores: parameter bytes per channel (float32 default)
+    channels = 64
+    module = torch.nn.PReLU(num_parameters=channels)
+    rows.append({"activation": "prelu", "quantity": "param_bytes_per_channel",
+                 "value": sum(p.numel() * p.element_size() for p in module.parameters()) / channels})
     return pd.DataFrame(rows).assign(x=float("nan"), probe=False)
 
 

@@ -173,18 +173,45 @@ def test_home_page_counts_match_the_ledger(site):
         assert re.search(rf"<td>{label}</td>\s*<td>{count}</td>", text), f"{verdict} count {count} not shown"
 
 
+EXACT_STUDIES = {"shapes"}  # maths on a float64 grid; every other study measures something random
+
+
+def test_no_decided_claim_of_a_random_quantity_lacks_an_interval(site):
+    for row in site.claims()["claims"]:
+        if row["verdict"] not in ("confirmed", "refuted") or row["claimed"] is None:
+            continue
+        assert row["measured_text"], row["id"]
+        if row["n"] is None:  # exact: only computations, counts over every input and physical bounds
+            assert row["method"] in ("exact", "physical lower bound"), row["id"]
+        else:
+            assert row["n"] >= 2 and row["interval"] is not None, f"{row['id']}: decided without an interval"
+            assert row["interval"][0] <= row["measured"] <= row["interval"][1], row["id"]
+        if row["study"] not in EXACT_STUDIES and row["method"] == "exact":
+            assert row["study"] in ("mistakes", "precision", "gelu_approx", "init_pairing", "kernels"), row["id"]
+
+
+def test_every_verdict_says_why(site):
+    for row in site.claims()["claims"]:
+        assert row["why"], row["id"]
+        if row["verdict"] == "inconclusive" and "depends on the definition" not in row["why"]:
+            assert "resolves" in row["why"] or "interval" in row["why"] or "replicate" in row["why"], row
+
+
+def _row(verdict, hw, measured):
+    return {"id": "x-1", "section": "2.10", "claim": "a <b> & c", "claimed": [1.0, 2.0], "rule": {"kind": "in_range"},
+            "rule_text": "confirmed if the 95 % interval lies inside [1, 2]", "reason": "", "hw_id": hw,
+            "measured": measured, "measured_text": f"{measured} [1, 2], n = 5", "verdict": verdict, "why": "because",
+            "also": []}
+
+
 def test_ledger_table_escapes_text_and_sorts_sections():
-    claims = {"claims": [
-        {"id": "x-1", "section": "2.10", "claim": "a <b> & c", "claimed": [1.0, 2.0], "rule": {"kind": "in_range"},
-         "reason": "", "hw_id": "m1", "measured": 1.5, "verdict": "confirmed"},
-        {"id": "x-1", "section": "2.10", "claim": "a <b> & c", "claimed": [1.0, 2.0], "rule": {"kind": "in_range"},
-         "reason": "", "hw_id": "m2", "measured": 3.0, "verdict": "refuted"},
-    ]}
+    claims = {"claims": [_row("confirmed", "m1", 1.5), _row("refuted", "m2", 3.0)]}
     out = ledger_table.ledger_html(claims)
     assert "a &lt;b&gt; &amp; c" in out and "<b>" not in out
     assert 'data-verdicts="confirmed,refuted"' in out and "m1" in out and "m2" in out
     assert "\n\n" not in out  # a blank line would end the raw HTML block in Markdown
     assert sorted(["2.10", "2.9", "10", "5-exp1"], key=ledger_table.section_key) == ["2.9", "2.10", "5-exp1", "10"]
+    assert 'data-sort="1.5"' in out  # the measured column sorts by the number, not its text
 
 
 def test_machines_table_has_one_row_per_machine(tmp_path):

@@ -53,6 +53,26 @@ def test_second_run_has_nothing_to_do(quick_run):
     assert "Nothing to be done" in proc.stdout + proc.stderr
 
 
+@pytest.mark.parametrize("changed", ["src/actbench/claims.yaml", "src/actbench/verdicts.py",
+                                     "src/actbench/report/ledger.py", "results/<hw>/shapes.parquet"])
+def test_editing_claims_verdict_code_or_results_reruns_the_report(quick_run, changed):
+    """The ledger is never stale: its declared inputs are the claims, the verdict and
+    report code and every machine's results."""
+    workdir, _ = quick_run
+    import os
+
+    path = (workdir / changed.replace("<hw>", hw_id())) if changed.startswith("results") else ROOT / changed
+    before = path.stat()
+    try:
+        os.utime(path, (before.st_atime, before.st_mtime + 3600))
+        proc = snakemake("--directory", str(workdir), "-n", "--cores", "8",
+                         "--configfile", str(ROOT / "workflow/config.quick.yaml"))
+        planned = proc.stdout + proc.stderr
+        assert "rule report:" in planned or "localrule report:" in planned, planned[-2000:]
+    finally:
+        os.utime(path, (before.st_atime, before.st_mtime))
+
+
 @pytest.mark.parametrize("bad, message", [
     ("shapes:\n  grid_limt: 3\n", "'grid_limt' was unexpected"),
     ("shapes:\n  points: many\n", "'many' is not of type 'integer'"),

@@ -140,7 +140,8 @@ def decide(claim: dict, hw: str | None, book) -> dict:
                           if a["label"].startswith("definition"))
         verdict = Verdict("inconclusive", f"depends on the definition: {claim.get('definition', 'primary')} → "
                                           f"{verdict.verdict}; {parts}")
-    return {**row, "verdict": verdict.verdict, "why": verdict.why, "n_needed": verdict.n_needed}
+    why = verdict.why if "regime" not in claim else f"decided in the {claim['regime']} regime: {verdict.why}"
+    return {**row, "verdict": verdict.verdict, "why": why, "n_needed": verdict.n_needed}
 
 
 def build(results_dir: Path, out_dir: Path, book) -> None:

@@ -7,12 +7,14 @@ claim can mean, with intervals from interleaved rounds.
   activation's own arithmetic, which is what an operation-count table describes.
 * **memory-bound**: tensors of at least four times the last-level cache, every core,
   outputs preallocated: the time is DRAM traffic, and a copy of the same tensor is the
-  roofline.
+  roofline. Only activations with PyTorch ``out=`` kernels for both directions are timed
+  here: out of cache an allocating call mostly measures page faults.
 
 Each activation runs on PyTorch's own kernels writing into preallocated buffers
 (``eager_out``; ReLU's forward as ``clamp_min`` with ``out=``, see providers.py), or,
-where PyTorch has no ``out=`` pair (PReLU, Swish-β, Mish's backward), as the allocating
-builtin (``eager``); the ``provider`` column says which. Every implementation is checked
+where PyTorch has no ``out=`` pair (PReLU, Mish's backward), as the allocating builtin
+(``eager``), or, where PyTorch has no builtin (Swish-β and the custom entries), as the
+registry's composition from primitives (``manual``); the ``provider`` column says which. Every implementation is checked
 against the registry's float64 reference before it is timed.
 
 Every round times every (activation, mode) and the copy once, in an order rotated from
@@ -81,7 +83,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def implementation(name: str, x: torch.Tensor):
     """(provider, implementation): PyTorch's out= kernels where both directions exist, else
-    the allocating builtin."""
+    the allocating builtin, else the registry's composition from primitives."""
     spec = activations.get(name)
     params = bind_params(spec, x.device, x.dtype)
     ops = OUT_OPS.get(name)
@@ -89,14 +91,19 @@ def implementation(name: str, x: torch.Tensor):
         fwd, bwd = ops
         return "eager_out", Preallocated(lambda x_, out: fwd(x_, out, **params),
                                          lambda g, x_, y, out: bwd(g, x_, y, out, **params))
-    if spec.torch_builtin is None:
-        raise ValueError(f"{name} has neither an out= pair nor a PyTorch builtin to time")
-    return "eager", Autograd(lambda x_: spec.torch_builtin(x_, **params))
+    if spec.torch_builtin is not None:
+        return "eager", Autograd(lambda x_: spec.torch_builtin(x_, **params))
+    if spec.manual is not None:
+        return "manual", Autograd(lambda x_: spec.manual(x_, **params))
+    raise ValueError(f"{name} has no out= pair, PyTorch builtin or composition to time")
 
 
-def build_calls(names: list[str], log2: int, seed: int, log=print) -> tuple[dict, dict]:
+def build_calls(names: list[str], log2: int, seed: int, preallocated_only: bool = False,
+                log=print) -> tuple[dict, dict]:
     """The timed callables of one regime, keyed (activation, provider, mode), and their
-    providers' correctness checks."""
+    providers' correctness checks. ``preallocated_only``: skip activations without an
+    ``out=`` pair (out of cache an allocating call mostly times the operating system's
+    page faults, not the activation)."""
     gen = torch.Generator().manual_seed(seed * 1000 + log2)
     x = torch.randn(2**log2, generator=gen, dtype=DTYPE)
     g = torch.randn(2**log2, generator=gen, dtype=DTYPE)
@@ -108,6 +115,10 @@ def build_calls(names: list[str], log2: int, seed: int, log=print) -> tuple[dict
     calls[(RELU_OUT, "aten_relu_out", "forward")] = lambda: torch.ops.aten.relu.out(x, out=relu_out)
     for name in names:
         provider, impl = implementation(name, x)
+        if preallocated_only and provider != "eager_out":
+            log(f"kernel_cost: {name} has no out= pair; not timed out of cache (an allocating call there "
+                "times page faults)")
+            continue
         result = check(impl, activations.get(name), probe_input(DTYPE, x.device, seed), seed)
         checks[name] = result
         if not (result.forward_ok and result.backward_ok):
@@ -134,7 +145,7 @@ def run(args):
         log2, n_threads = sizes[regime], threads[regime]
         torch.set_num_threads(n_threads)
         try:
-            calls, checks = build_calls(names, log2, args.seed)
+            calls, checks = build_calls(names, log2, args.seed, preallocated_only=regime == "memory-bound")
             keyed = {"/".join(k): fn for k, fn in calls.items()}
             with progress(args.rounds, desc=f"kernel_cost {regime} 2^{log2}", unit="round") as bar:
                 measured = interleaved(keyed, args.rounds, lambda fn: time_cpu(fn, n_threads, settings),
@@ -147,7 +158,7 @@ def run(args):
             rows.append({"regime": regime, "activation": name, "provider": provider, "mode": mode, "round": rnd,
                          "dtype": "float32", "numel": 2**log2, "log2_numel": log2, "threads": n_threads,
                          "element_size": 4, "bytes_moved": bytes_moved(mode, 2**log2, 4),
-                         "allocates_output": provider == "eager", "rounds": args.rounds,
+                         "allocates_output": provider != "eager_out", "rounds": args.rounds,
                          "min_run_time": args.min_run_time,
                          "check_forward_rel_l2": checks[name].forward_rel_l2 if name in checks else math.nan,
                          "check_grad_rel_l2": checks[name].grad_rel_l2 if name in checks else math.nan,

@@ -234,17 +234,19 @@ def summarise(results: list[Result]) -> list[str]:
             group = [r for r in results if r.arch == arch and r.variant.dtype == dtype]
             if not group:
                 continue
-            v = group[0].variant
-            block, num_warps = T.launch_config(v.torch_dtype)
+            block, num_warps = T.launch_config(group[0].variant.torch_dtype)
             plain = {r.variant.kernel: r for r in group if r.variant.param == T.NO_PARAM}
             widths = ", ".join(f"{k} {r.wide_loads} ld + {r.wide_stores} st" for k, r in plain.items())
+            # what the benchmark launches: no or a scalar parameter, no parameter gradient
+            timed = [r.registers for r in group
+                     if r.variant.param != T.PER_CHANNEL and r.variant.param_grad == T.NO_PARAM_GRAD]
             failed = sum(1 for r in group if r.problems)
             checked = "128-bit checked" if dtype in VECTOR_CHECKED else "compiled only"
             lines.append(f"sm_{arch} {dtype:8s} BLOCK {block:4d} / {num_warps} warps "
                          f"({block // (32 * num_warps):2d} elements per thread): {len(group)} variants, "
-                         f"{checked}, {failed} failing; v4.b32 per thread ({widths}); "
-                         f"registers <= {max(r.registers for r in group)}, "
-                         f"spills {sum(r.spill_bytes for r in group)} B")
+                         f"{checked}, {failed} failing; 128-bit accesses per thread: {widths}; "
+                         f"registers <= {max(timed)} as benchmarked, <= {max(r.registers for r in group)} in "
+                         f"all (per-channel, parameter gradients); spills {sum(r.spill_bytes for r in group)} B")
     return lines
 
 

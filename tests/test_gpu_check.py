@@ -164,7 +164,7 @@ def test_training_step_past_its_deadline_measures_nothing(tmp_path):
     assert not any(tmp_path.iterdir())
 
 
-def test_unknown_provider_is_named(tmp_path):
-    args = gpu_check.build_parser().parse_args(["--rehearse", "--providers", "cudnn"])
-    with pytest.raises(ValueError, match="'cudnn' not known; allowed: eager"):
-        gpu_check.finish_defaults(args)
+def test_an_unknown_model_is_refused_with_the_allowed_ones(capsys):
+    with pytest.raises(SystemExit):
+        gpu_check.build_parser().parse_args(["--models", "vit"])
+    assert "invalid choice: 'vit'" in capsys.readouterr().err

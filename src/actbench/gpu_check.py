@@ -53,6 +53,7 @@ from actbench.cliutil import activation_list, writable_folder
 from actbench.providers import available_providers
 from actbench.results import write_study
 from actbench.studies import kernels as study
+from actbench.studies import training_step
 from actbench.timing import MODES, CpuSettings, CudaSettings, bytes_moved, time_copy, time_fn
 
 STAGES = ("verify", "launch_config", "training_step", "kernels")
@@ -61,7 +62,7 @@ RESERVE_S = 15.0  # kept back for copying the results and the summary
 GRACE_S = 20.0  # after a stage's deadline, before it is killed (a compile or a write in flight)
 MIN_STAGE_S = 10.0  # a stage with less time than this is skipped
 STUDY_FILES = {"verify": "kernels_verify", "launch_config": "kernels_launch_config",
-               "training_step": "training_step", "kernels": study.NAME}
+               "training_step": training_step.NAME, "kernels": study.NAME}
 OUT_FILE_LIMIT = 16 * 2**20  # the device tool returns files up to 16 MiB
 
 DEFAULT_LOG2_SIZES = [12, 16, 20, 24, 26, 28]
@@ -105,10 +106,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="registry names (default: every elementwise entry; a few with --rehearse)")
     p.add_argument("--dtypes", nargs="+", choices=DTYPES, default=DTYPES,
                    help=f"dtypes of the verify, launch_config and kernels stages (default: {' '.join(DTYPES)})")
-    p.add_argument("--providers", nargs="+", default=None,
+    p.add_argument("--providers", nargs="+", choices=list(study.PROVIDERS), default=None,
                    help="kernels stage: providers (default: every one the device has)")
-    p.add_argument("--models", nargs="+", default=None,
-                   help="training_step stage: models (default: all of the study's)")
+    p.add_argument("--models", nargs="+", choices=list(training_step.MODELS), default=list(training_step.MODELS),
+                   help="training_step stage: models (default: all)")
     p.add_argument("--log2-sizes", nargs="+", type=study.log2_size, default=None,
                    help=f"kernels stage: sizes as powers of two (default {DEFAULT_LOG2_SIZES})")
     # Shorter windows than the study's defaults: about 5000 timings must fit the budget;
@@ -146,15 +147,6 @@ def finish_defaults(args) -> None:
         args.log2_sizes = REHEARSAL["log2_sizes"] if rehearse else DEFAULT_LOG2_SIZES
     if args.providers is None:
         args.providers = REHEARSAL["providers"] if rehearse else available_providers("cuda")
-    from actbench.studies import training_step
-
-    if args.models is None:
-        args.models = list(training_step.MODELS)
-    for option, given, allowed in (("--providers", args.providers, list(study.PROVIDERS)),
-                                   ("--models", args.models, list(training_step.MODELS))):
-        bad = [v for v in given if v not in allowed]
-        if bad:
-            raise ValueError(f"{option}: {', '.join(map(repr, bad))} not known; allowed: {', '.join(allowed)}")
 
 
 # --- the stages (each runs in its own process) -----------------------------------------
@@ -232,8 +224,6 @@ def _write_launch(rows: list[dict], args) -> int:
 
 def stage_training_step(args, deadline: float) -> int:
     """The training-step study, one model per call, so a deadline keeps the finished models."""
-    from actbench.studies import training_step
-
     parser = argparse.ArgumentParser()
     training_step.add_arguments(parser)
     longest, done = 0.0, 0
@@ -282,6 +272,7 @@ def stage_kernels(args, deadline: float) -> int:
 
 
 def _timing_settings(args) -> tuple[CpuSettings, CudaSettings]:
+    """(CPU settings: the rehearsal's, CUDA settings: do_bench's windows from the command line)."""
     if args.warmup_ms <= 0 or args.rep_ms <= 0:
         raise ValueError(f"--warmup-ms and --rep-ms must be > 0, got {args.warmup_ms}, {args.rep_ms}")
     return REHEARSAL["cpu"], CudaSettings(warmup_ms=args.warmup_ms, rep_ms=args.rep_ms)

@@ -90,5 +90,6 @@ step py312 py312
 echo
 echo "================ gpu-preflight summary ================"
 printf '%s\n' "${summary[@]}"
+if [ -f "$DIR/aot.log" ]; then echo "PTX per target and dtype:"; grep '^sm_' "$DIR/aot.log" | sed 's/^/  /'; fi
 if [ $failed -ne 0 ]; then echo "gpu-preflight: FAILED"; exit 1; fi
 echo "gpu-preflight: OK (the device command is in docs/reproduce.md, section GPU)"

@@ -199,7 +199,7 @@ def stage_launch_config(args, deadline: float) -> int:
                          "backward": lambda: T.backward(pair, x, None, g, False, config=config)}
                 for mode, fn in calls.items():
                     if _out_of_time(deadline, f"launch_config after {len(rows)} timings"):
-                        return _write_launch(rows, args)
+                        return _write_launch(rows, args, complete=False)
                     timing = time_fn(fn, args.device, 1, cpu, cuda)
                     rows.append({"activation": name, "dtype": dtype_name, "numel": x.numel(), "mode": mode,
                                  "block": config[0], "num_warps": config[1], "chosen": config == chosen,
@@ -207,19 +207,21 @@ def stage_launch_config(args, deadline: float) -> int:
                                  "bytes_moved": bytes_moved(mode, x.numel(), x.element_size()),
                                  "copy_median_s": copy.median_s, "device": args.device, **timing.as_row()})
         del x, g
-    return _write_launch(rows, args)
+    return _write_launch(rows, args, complete=True)
 
 
-def _write_launch(rows: list[dict], args) -> int:
+def _write_launch(rows: list[dict], args, complete: bool) -> int:
+    """Add the bandwidths, write the rows; the exit code says whether every timing was made."""
     if not rows:
         return 1
     df = pd.DataFrame(rows)
     df["gbps"] = df["bytes_moved"] / df["median_s"] / 1e9
-    df["copy_gbps"] = 2 * df["numel"] * df["dtype"].map(lambda d: study.DTYPES[d].itemsize) / df["copy_median_s"] / 1e9
+    element_size = df["dtype"].map(lambda d: study.DTYPES[d].itemsize)
+    df["copy_gbps"] = 2 * df["numel"] * element_size / df["copy_median_s"] / 1e9
     df["copy_fraction"] = df["gbps"] / df["copy_gbps"]
     write_study(df, STUDY_FILES["launch_config"], args.results, key=LAUNCH_KEY)
     print(f"gpu-check: launch_config: {len(df)} timings", flush=True)
-    return 0
+    return 0 if complete else 1
 
 
 def stage_training_step(args, deadline: float) -> int:
@@ -247,8 +249,9 @@ def stage_kernels(args, deadline: float) -> int:
     cpu, cuda = _timing_settings(args)
     providers = [p for p in args.providers if args.device in study.PROVIDERS[p].devices]
     sweep = study.Sweep(activations=list(args.activations), providers=providers, modes=list(MODES),
-                        dtypes=list(args.dtypes), log2_sizes=sorted(set(args.log2_sizes)), threads=[1 if args.rehearse else 0],
-                        device=args.device, cpu=cpu, cuda=cuda, deadline=deadline)
+                        dtypes=list(args.dtypes), log2_sizes=sorted(set(args.log2_sizes)),
+                        threads=[1 if args.rehearse else 0], device=args.device, cpu=cpu, cuda=cuda,
+                        deadline=deadline)
     if args.rehearse and "triton" in args.providers:
         # providers.py lists triton for CUDA only (timing the interpreter means nothing);
         # the rehearsal times it anyway, to run its code path end to end.
@@ -379,7 +382,6 @@ def _read(results: str, hw: str, stage: str) -> pd.DataFrame | None:
 
 def report(results: str, hw: str, stages: list[tuple[str, str, float]], out: str | None) -> str:
     """The summary text (also written to OUT/summary.txt)."""
-    fmt = {"float_format": lambda v: f"{v:.2f}", "index": False}
     lines = ["", "=" * 30 + " gpu-check summary " + "=" * 30, f"machine {hw}; results in {Path(results) / hw}"]
     lines += [f"  stage {name:14s} {status:36s} {seconds:6.0f} s" for name, status, seconds in stages]
     verify = _read(results, hw, "verify")
@@ -387,7 +389,8 @@ def report(results: str, hw: str, stages: list[tuple[str, str, float]], out: str
         failed = verify[~verify["passed"].astype(bool)]
         lines.append(f"\nverification: {len(verify) - len(failed)}/{len(verify)} checks passed")
         if len(failed):
-            lines.append(failed[["activation", "dtype", "numel", "direction", "rel_l2", "max_abs"]].to_string(index=False))
+            columns = ["activation", "dtype", "numel", "direction", "rel_l2", "max_abs"]
+            lines.append(failed[columns].to_string(index=False))
     launch = _read(results, hw, "launch_config")
     if launch is not None:
         lines.append("\nlaunch configurations: % of copy bandwidth per BLOCK/num_warps (chosen: launch_config's):")
@@ -398,13 +401,15 @@ def report(results: str, hw: str, stages: list[tuple[str, str, float]], out: str
         lines.append(training_summary(steps).to_string(float_format=lambda v: f"{v:.2f}"))
     kernels = _read(results, hw, "kernels")
     if kernels is not None:
-        copy = kernels[(kernels["activation"] == study.COPY) & (kernels["log2_numel"] == kernels["log2_numel"].max())]
+        top = kernels[(kernels["activation"] == study.COPY) & (kernels["log2_numel"] == kernels["log2_numel"].max())]
         lines.append("")
-        lines += [f"copy bandwidth {r['dtype']}, 2^{r['log2_numel']}: {r['copy_gbps']:.0f} GB/s" for _, r in copy.iterrows()]
+        lines += [f"copy bandwidth {r['dtype']}, 2^{r['log2_numel']}: {r['copy_gbps']:.0f} GB/s"
+                  for _, r in top.iterrows()]
         table = summary(kernels)
         lines.append(f"Triton kernels at the largest size (targets: forward >= {TARGET['forward']:.0%}, backward >= "
                      f"{TARGET['backward']:.0%} of copy bandwidth at >= 2^{TARGET_MIN_LOG2}):")
-        lines.append(table.to_string(**fmt) if len(table) else "  (nothing timed)")
+        lines.append(table.to_string(index=False, float_format=lambda v: f"{v:.2f}") if len(table) else
+                     "  (nothing timed)")
     text = "\n".join(lines)
     if out:
         Path(out).mkdir(parents=True, exist_ok=True)

@@ -104,7 +104,8 @@ def _check_rehearsal(tmp_path, proc, models, activations, dtypes=gpu_check.DTYPE
     verify = pd.read_parquet(out / hw / "kernels_verify.parquet")
     assert verify["passed"].all() and set(verify["activation"]) == set(activations)
     launch = pd.read_parquet(out / hw / "kernels_launch_config.parquet")
-    assert launch["chosen"].sum() == 2 * len(gpu_check.LAUNCH_ACTIVATIONS) * len(set(dtypes) & {"float32", "bfloat16"})
+    launch_dtypes = set(dtypes) & set(gpu_check.LAUNCH_DTYPES)
+    assert launch["chosen"].sum() == 2 * len(gpu_check.LAUNCH_ACTIVATIONS) * len(launch_dtypes)  # fwd, bwd
     assert (launch["copy_fraction"] > 0).all()
     steps = pd.read_parquet(out / hw / "training_step.parquet")
     assert set(steps["model"]) == set(models)

@@ -81,7 +81,7 @@ REHEARSAL = {
     # nothing about the GPU's Inductor/Triton path; --providers adds it back.
     "providers": ["eager", "eager_out", "manual", "triton"],
     "log2_sizes": [10, 12],
-    "launch_log2": 12,
+    "launch_log2": 10,
     "verify_sizes": (1, 127, 1025),  # the interpreter runs one program at a time
     "training_step": ["--mlp-batch", "8", "--tokens", "16", "--image-batch", "2",
                       "--min-run-time", "0.01", "--max-run-time", "0.05", "--threads", "1"],

@@ -42,3 +42,10 @@ serve: $(STAMP)
 
 clean-site:
 	rm -rf site
+
+# No GPU needed: whether `python -m actbench gpu-check` will run on the lent GPU machine's
+# image (triton 3.6, no Snakemake/tqdm/PyYAML), every kernel compiled for sm_80/sm_90 with
+# its PTX checked, and the GPU run rehearsed on the CPU, in a throw-away build/gpu-preflight.
+.PHONY: gpu-preflight
+gpu-preflight:
+	bash scripts/gpu_preflight.sh

@@ -40,7 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=lambda args: importlib.import_module("actbench.report").run(args))
 
     # Listed for --help only: main() hands gpu-check over before this parser is built.
-    sub.add_parser("gpu-check", help="CUDA: verify the Triton kernels, then time every provider (no Snakemake needed)")
+    sub.add_parser("gpu-check", help="CUDA: the prepared GPU run: kernel verification, launch configurations, "
+                   "training step, kernel timings (no Snakemake needed; --rehearse: on the CPU)")
 
     p = sub.add_parser("hwid", help="print this machine's hardware id")
     p.set_defaults(handler=lambda args: print(importlib.import_module("actbench.hardware").hw_id()))

@@ -5,7 +5,6 @@ import math
 import os
 import subprocess
 import sys
-import textwrap
 
 import pytest
 import torch
@@ -77,7 +76,7 @@ def test_fixed_parameters_are_cached_on_the_device():
 
 
 def test_more_than_one_block_with_a_masked_tail():
-    n = 3 * _template.BLOCK_SIZE + 5
+    n = 3 * _template.launch_config(torch.float32)[0] + 5
     x = torch.linspace(-5, 5, n, requires_grad=True)
     beta = torch.tensor(1.5, requires_grad=True)
     y = activation("swish_beta", x, beta=beta)
@@ -90,66 +89,41 @@ def test_more_than_one_block_with_a_masked_tail():
 
 # --- the kernels compile for a GPU -----------------------------------------------------
 # The interpreter accepts code the compiler rejects (and the reverse), so compile every
-# kernel for an H100/H200 target (sm_90). This needs no GPU: Triton ships the compiler
-# and ptxas. It runs in a subprocess because this process has the interpreter on.
-COMPILE_SCRIPT = textwrap.dedent('''
-    import sys
-    import triton
-    import triton.language as tl
-    from triton.backends.compiler import GPUTarget
-    from triton.compiler import ASTSource
-    from actbench.kernels import _template as T
-    from actbench.kernels.ops import KERNELS
-
-    POINTER = {"float32": "*fp32", "bfloat16": "*bf16", "float16": "*fp16", "float64": "*fp64"}
-    target = GPUTarget("cuda", 90, 32)
-
-    def compile_kernel(fn, signature, constexprs):
-        # None arguments are compile-time constants
-        for name, value in list(constexprs.items()):
-            signature[name] = "constexpr"
-        triton.compile(ASTSource(fn=fn, signature=signature, constexprs=constexprs), target=target)
-
-    for dtype in sys.argv[1:]:
-        compute = tl.float64 if dtype == "float64" else tl.float32
-        accumulator = "*fp64" if dtype == "float64" else "*fp32"
-        for name, pair in KERNELS.items():
-            modes = [T.NO_PARAM] if pair.param is None else [T.SCALAR] + ([T.PER_CHANNEL] if pair.per_channel else [])
-            for mode in modes:
-                common = {"n": "i32", "inner": "i32", "channels": "i32"}
-                params = {"p_ptr": None} if mode == T.NO_PARAM else {}
-                compile_kernel(T.forward_kernel,
-                               {"x_ptr": POINTER[dtype], "y_ptr": POINTER[dtype], "p_ptr": "*fp32", **common},
-                               {**params, "FORWARD": pair.forward, "PARAM": mode, "COMPUTE": compute,
-                                "SOFTWARE_BF16": False, "BLOCK": T.BLOCK_SIZE})
-                grad_mode = (T.NO_PARAM_GRAD if pair.param_grad is None else
-                             T.PER_ELEMENT if mode == T.PER_CHANNEL else T.PER_BLOCK_SUM)
-                if grad_mode == T.NO_PARAM_GRAD:
-                    params["dp_ptr"] = None
-                compile_kernel(T.backward_kernel,
-                               {"x_ptr": POINTER[dtype], "g_ptr": POINTER[dtype], "dx_ptr": POINTER[dtype],
-                                "p_ptr": "*fp32", "dp_ptr": accumulator, **common},
-                               {**params, "BACKWARD": pair.backward, "PARAM_GRAD_FN": pair.param_grad,
-                                "PARAM": mode, "PARAM_GRAD": grad_mode, "COMPUTE": compute,
-                                "SOFTWARE_BF16": False, "BLOCK": T.BLOCK_SIZE})
-            print("compiled", name, dtype, flush=True)
-''')
-
-
-def _compile_for_cuda(*dtypes):
+# kernel variant for an H100/H200 target (sm_90) and check its PTX (128-bit accesses, no
+# spills): actbench.kernels.aot, which `make gpu-preflight` also runs under triton 3.6.
+# This needs no GPU: Triton ships the compiler and ptxas. It runs in a subprocess because
+# this process has the interpreter on.
+def _compile_for_cuda(*args):
     pytest.importorskip("triton.backends.nvidia", reason="Triton's NVIDIA backend is not installed")
     env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
     env["TRITON_DEFAULT_FP_FUSION"] = "1"  # the default; silences Triton 3.9's notice
-    result = subprocess.run([sys.executable, "-c", COMPILE_SCRIPT, *dtypes], env=env,
+    result = subprocess.run([sys.executable, "-m", "actbench.kernels.aot", *args], env=env,
                             capture_output=True, text=True, timeout=900)
-    assert result.returncode == 0, result.stderr[-4000:]
-    assert result.stdout.count("compiled") == len(KERNELS) * len(dtypes)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert "AOT check OK" in result.stdout
 
 
 def test_kernels_compile_for_cuda_float32():
-    _compile_for_cuda("float32")
+    _compile_for_cuda("--arch", "90", "--dtypes", "float32")
 
 
 @pytest.mark.slow
-def test_kernels_compile_for_cuda_all_dtypes():
-    _compile_for_cuda("bfloat16", "float16", "float64")
+def test_kernels_compile_for_cuda_all_dtypes_and_archs():
+    _compile_for_cuda("--arch", "80", "90")
+
+
+def test_launch_config_gives_every_dtype_32_bytes_per_thread():
+    for dtype in _template.SUPPORTED_DTYPES:
+        block, num_warps = _template.launch_config(dtype)
+        assert block // (32 * num_warps) * dtype.itemsize == _template.BYTES_PER_THREAD
+
+
+def test_an_explicit_launch_config_gives_the_same_values():
+    pair = KERNELS["gelu"]
+    x = torch.randn(5000, dtype=torch.bfloat16)
+    g = torch.randn(5000, dtype=torch.bfloat16)
+    default_y = _template.forward(pair, x, None)
+    default_dx, _ = _template.backward(pair, x, None, g, False)
+    for config in _template.LAUNCH_ALTERNATIVES:
+        assert torch.equal(_template.forward(pair, x, None, config=config), default_y)
+        assert torch.equal(_template.backward(pair, x, None, g, False, config=config)[0], default_dx)

@@ -11,8 +11,8 @@ What the template takes care of, once for all activations:
   array of ``numel`` values; the result is a new contiguous tensor of the input's
   shape. A transposed or sliced input therefore costs one extra copy, and the result
   does not keep the input's strides (values and shape are what callers rely on).
-* **Any size.** One program per ``BLOCK_SIZE`` values; the last block is masked.
-  Offsets are 64-bit so tensors beyond 2^31 elements work.
+* **Any size.** One program per ``BLOCK`` values (``launch_config``: per dtype); the
+  last block is masked. Offsets are 64-bit so tensors beyond 2^31 elements work.
 * **Dtypes.** float32, bfloat16 and float16 are loaded, computed in float32 and
   stored back in the input dtype (rounded to nearest even). float64 is computed in
   float64 (used for ``torch.autograd.gradcheck``). Triton's interpreter (3.9)
@@ -38,8 +38,42 @@ import torch
 import triton
 import triton.language as tl
 
-BLOCK_SIZE = 1024
+# --- launch configuration: BLOCK and num_warps per dtype -------------------------------
+# The kernels are memory-bound (a few flops per byte), so the configuration is chosen for
+# memory traffic, from what the PTX shows (`make gpu-preflight`; docs/reproduce.md, "GPU"):
+#
+# * Triton gives each thread BLOCK / (32 * num_warps) contiguous elements. With 16-byte
+#   aligned pointers and n % 16 == 0 (the runtime detects both and specialises) it moves
+#   them with 128-bit ld.global.v4.b32 / st.global.v4.b32: 4 float32 or 8 packed
+#   bfloat16/float16 per instruction, the widest access sm_80 and sm_90 have.
+# * One fixed BLOCK 1024 / 4 warps gives float32 8 elements per thread (two 128-bit loads
+#   per tensor) but bfloat16 only one 128-bit load (half the bytes in flight per thread),
+#   and 1024 / 8 warps drops bfloat16 to 64-bit ld.global.v2.b32.
+# * So every dtype gets the same 32 bytes per thread per tensor, two 128-bit accesses:
+#   BLOCK 1024 for float32, 2048 for bfloat16/float16 (512 for float64), 4 warps; a
+#   program moves 4 KiB per tensor whatever the dtype.
+# * Enough bytes in flight: an H200 needs about 4.8 TB/s x ~0.8 us = ~3.8 MB in flight,
+#   ~30 KiB per SM (132 SMs). The benchmarked variants use at most 46 registers per
+#   thread in bfloat16 and 40 in float32 (ptxas -v, sm_90, no spills), so at least 10
+#   programs of 128 threads fit on an SM: 40 KiB of loads in flight per input tensor.
+#   2^26 elements are 32k-64k programs: the last partial wave costs nothing.
+# The GPU run (`python -m actbench gpu-check`, stage launch_config) times this choice and
+# LAUNCH_ALTERNATIVES against a copy of the same bytes, to confirm or overturn it.
 NUM_WARPS = 4
+BYTES_PER_THREAD = 32  # per tensor: two 128-bit accesses
+
+
+# (BLOCK, num_warps) the GPU run compares with launch_config's choice: 1024/4 is the old
+# fixed configuration, 2048/4 twice the work per thread in float32, and the 8-warp ones
+# fewer elements per thread (1024/8 gives bfloat16 64-bit accesses) from more threads.
+LAUNCH_ALTERNATIVES = [(1024, 4), (2048, 4), (1024, 8), (2048, 8), (4096, 8)]
+
+
+def launch_config(dtype: torch.dtype) -> tuple[int, int]:
+    """(BLOCK, num_warps) for inputs of ``dtype``: 32 bytes per thread per tensor, 4 warps."""
+    element_size = torch.finfo(dtype).bits // 8
+    return NUM_WARPS * 32 * BYTES_PER_THREAD // element_size, NUM_WARPS
+
 
 # How the parameter reaches the kernel (compile-time constants).
 NO_PARAM, SCALAR, PER_CHANNEL = 0, 1, 2
@@ -172,24 +206,27 @@ def fixed_param(value: float, dtype: torch.dtype, device: torch.device) -> torch
     return torch.tensor(float(value), dtype=_torch_compute_dtype(dtype), device=device)
 
 
-def forward(pair, x: torch.Tensor, param: torch.Tensor | None) -> torch.Tensor:
+def forward(pair, x: torch.Tensor, param: torch.Tensor | None,
+            config: tuple[int, int] | None = None) -> torch.Tensor:
+    """f(x) in a new tensor; ``config`` overrides launch_config (only to compare configurations)."""
     x = x.contiguous()
     y = torch.empty_like(x)
     n = x.numel()
     if n == 0:
         return y
     mode, inner, channels = _param_layout(pair, x, param)
-    forward_kernel[(triton.cdiv(n, BLOCK_SIZE),)](
+    block, num_warps = config or launch_config(x.dtype)
+    forward_kernel[(triton.cdiv(n, block),)](
         x, y, _flat(param), n, inner, channels,
         FORWARD=pair.forward, PARAM=mode, COMPUTE=compute_dtype(x.dtype),
-        SOFTWARE_BF16=_software_bf16(x.dtype), BLOCK=BLOCK_SIZE, num_warps=NUM_WARPS,
+        SOFTWARE_BF16=_software_bf16(x.dtype), BLOCK=block, num_warps=num_warps,
     )
     return y
 
 
-def backward(pair, x: torch.Tensor, param: torch.Tensor | None, grad: torch.Tensor,
-             need_param_grad: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """(grad * df/dx, sum of grad * df/dp in the parameter's shape, or None)."""
+def backward(pair, x: torch.Tensor, param: torch.Tensor | None, grad: torch.Tensor, need_param_grad: bool,
+             config: tuple[int, int] | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """(grad * df/dx, sum of grad * df/dp in the parameter's shape, or None); ``config`` as in forward."""
     x, grad = x.contiguous(), grad.contiguous()
     dx = torch.empty_like(x)
     n = x.numel()
@@ -198,7 +235,8 @@ def backward(pair, x: torch.Tensor, param: torch.Tensor | None, grad: torch.Tens
     if n == 0:
         return dx, (torch.zeros_like(param) if need_param_grad else None)
 
-    blocks = triton.cdiv(n, BLOCK_SIZE)
+    block, num_warps = config or launch_config(x.dtype)
+    blocks = triton.cdiv(n, block)
     acc_dtype = _torch_compute_dtype(x.dtype)
     if not need_param_grad:
         grad_mode, dp = NO_PARAM_GRAD, None
@@ -210,8 +248,8 @@ def backward(pair, x: torch.Tensor, param: torch.Tensor | None, grad: torch.Tens
     backward_kernel[(blocks,)](
         x, grad, dx, _flat(param), dp, n, inner, channels,
         BACKWARD=pair.backward, PARAM_GRAD_FN=pair.param_grad, PARAM=mode, PARAM_GRAD=grad_mode,
-        COMPUTE=compute_dtype(x.dtype), SOFTWARE_BF16=_software_bf16(x.dtype), BLOCK=BLOCK_SIZE,
-        num_warps=NUM_WARPS,
+        COMPUTE=compute_dtype(x.dtype), SOFTWARE_BF16=_software_bf16(x.dtype), BLOCK=block,
+        num_warps=num_warps,
     )
     if dp is None:
         return dx, None

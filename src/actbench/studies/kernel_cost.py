@@ -40,7 +40,7 @@ from actbench.cliutil import activation_list, positive_int
 from actbench.hardware import fingerprint
 from actbench.progress import progress
 from actbench.providers import OUT_OPS, Autograd, Preallocated, bind_params, check, probe_input
-from actbench.results import write_study
+from actbench.results import atomic_write_parquet, link_declared, read_parquet, study_path, with_provenance
 from actbench.studies.kernels import all_cores, log2_size, thread_count, timed_call
 from actbench.timing import CpuSettings, bytes_moved, interleaved, time_cpu
 
@@ -131,6 +131,19 @@ def build_calls(names: list[str], log2: int, seed: int, preallocated_only: bool 
     return calls, checks
 
 
+def write_regime(rows: pd.DataFrame, regime: str, results_dir) -> "Path":
+    """Replace every row of this regime (a rerun with other settings or fewer activations
+    must not leave old rounds beside the new ones); other regimes' rows are kept."""
+    path = study_path(NAME, results_dir)
+    rows = with_provenance(rows, NAME)
+    if path.exists():  # other regimes' rows keep their own provenance (commit, time)
+        old = read_parquet(path)
+        rows = pd.concat([old[old["regime"] != regime], rows], ignore_index=True)
+    atomic_write_parquet(rows, path)
+    link_declared(path, f"{NAME}.parquet")
+    return path
+
+
 def run(args):
     if args.min_run_time <= 0:
         raise ValueError(f"--min-run-time must be > 0, got {args.min_run_time}")
@@ -163,7 +176,7 @@ def run(args):
                          "check_forward_rel_l2": checks[name].forward_rel_l2 if name in checks else math.nan,
                          "check_grad_rel_l2": checks[name].grad_rel_l2 if name in checks else math.nan,
                          **timing.as_row()})
-        path = write_study(pd.DataFrame(rows), NAME, args.results, key=KEY)
+        path = write_regime(pd.DataFrame(rows), regime, args.results)
         print(f"kernel_cost: {regime}: {len(rows)} timings at 2^{log2} with {n_threads} thread(s), "
               f"{time.monotonic() - start:.0f} s so far; wrote {path}", flush=True)
     return path

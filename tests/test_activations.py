@@ -175,3 +175,47 @@ def test_maxout_and_softmax_modules():
     assert m(torch.randn(5, 6)).shape == (5, 4)
     s = activations.get("softmax").module()
     assert torch.allclose(s(torch.randn(2, 7)).sum(-1), torch.ones(2))
+
+
+# ── one table per name: every other table derives from the registry ───────────────
+
+def test_every_entry_has_its_own_label_and_colour():
+    specs = [activations.get(n) for n in activations.names()]
+    assert all(s.label for s in specs)
+    colours = [s.colour for s in specs]
+    assert len(set(colours)) == len(colours), "two activations share a colour"
+    assert activations.label("gelu_tanh") == "GELU (tanh)" and activations.label("identity") == "identity"
+    assert activations.palette(["relu", "linear"]) == {"relu": activations.get("relu").colour, "linear": "#555555"}
+
+
+def test_an_entry_without_label_or_with_a_taken_colour_is_refused():
+    base = activations.get("relu")
+    with pytest.raises(ValueError, match="needs a label and a colour"):
+        activations.register(activations.Activation("x_no_label", base.forward, base.derivative, torch.nn.ReLU, "he"))
+    with pytest.raises(ValueError, match="already 'relu''s"):
+        activations.register(activations.Activation("x_same_colour", base.forward, base.derivative, torch.nn.ReLU,
+                                                    "he", label="X", colour=base.colour))
+
+
+@pytest.mark.parametrize("name", activations.elementwise_names())
+def test_forward_and_derivative_use_the_default_parameters(name):
+    spec = activations.get(name)
+    x = torch.linspace(-3, 3, 7, dtype=torch.float64)
+    assert torch.equal(spec.forward(x), spec.f(x)) and torch.equal(spec.derivative(x), spec.df(x))
+    for param, value in spec.params.items():  # an explicit parameter still overrides the default
+        if isinstance(value, float):
+            assert spec.forward(x, **{param: value}).shape == x.shape
+
+
+def test_side_tables_name_only_registry_entries_and_kernels_cover_every_entry():
+    from actbench import providers
+    from actbench.kernels.ops import KERNELS
+
+    registry = set(activations.names())
+    assert set(providers.OUT_OPS) <= registry
+    assert set(KERNELS) <= registry
+    assert set(activations.elementwise_names()) <= set(KERNELS), "an elementwise entry has no Triton kernel pair"
+    assert {n for n, _ in activations.PARAM_DERIVATIVES} <= registry
+    for name in activations.elementwise_names():  # every learnable parameter has its derivative
+        for param in activations.get(name).learnable:
+            assert (name, param) in activations.PARAM_DERIVATIVES, (name, param)

@@ -23,6 +23,7 @@ which is not always what PyTorch returns; the tests record those differences.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Callable
@@ -63,6 +64,8 @@ class Activation:
     manual: Callable[..., Tensor] | None = None
     aliases: tuple[str, ...] = ()
     description: str = ""
+    label: str = ""   # display name in every table, legend and page
+    colour: str = ""  # one colour per activation across every figure of the site
     # Filled by actbench.kernels at import time: provider name -> callable(x, **params).
     implementations: dict = field(default_factory=dict, compare=False)
 
@@ -73,13 +76,18 @@ class Activation:
     def module(self, **params) -> nn.Module:
         return self.module_factory(**{**self.params, **params})
 
+    @cached_property
+    def module_class(self) -> type:
+        """The nn.Module class ``module()`` builds (what a model holds for this entry)."""
+        return type(self.module())
+
     def f(self, x: Tensor, **params) -> Tensor:
-        """forward with the entry's default parameters filled in."""
-        return self.forward(x, **{**self.params, **params})
+        """forward with the entry's default parameters filled in (same as ``forward``)."""
+        return self.forward(x, **params)
 
     def df(self, x: Tensor, **params) -> Tensor:
-        """derivative with the entry's default parameters filled in."""
-        return self.derivative(x, **{**self.params, **params})
+        """derivative with the entry's default parameters filled in (same as ``derivative``)."""
+        return self.derivative(x, **params)
 
     @cached_property
     def properties(self) -> dict:
@@ -332,50 +340,67 @@ def _prelu_module(alpha=0.25, num_parameters: int = 1):
 # --- the table ---------------------------------------------------------------------
 _ENTRIES = [
     Activation("sigmoid", sigmoid, d_sigmoid, nn.Sigmoid, "xavier",
-               torch_builtin=torch.sigmoid, description="logistic function 1/(1+e^-x)"),
+               torch_builtin=torch.sigmoid, description="logistic function 1/(1+e^-x)",
+               label="Sigmoid", colour="#7f7f7f"),
     Activation("tanh", tanh, d_tanh, nn.Tanh, "xavier",
-               torch_builtin=torch.tanh, description="hyperbolic tangent"),
+               torch_builtin=torch.tanh, description="hyperbolic tangent",
+               label="Tanh", colour="#8c564b"),
     Activation("relu", relu, d_relu, nn.ReLU, "he",
-               torch_builtin=F.relu, description="max(0, x)"),
+               torch_builtin=F.relu, description="max(0, x)",
+               label="ReLU", colour="#1f77b4"),
     Activation("relu6", relu6, d_relu6, nn.ReLU6, "he",
-               torch_builtin=F.relu6, description="min(max(0, x), 6)"),
+               torch_builtin=F.relu6, description="min(max(0, x), 6)",
+               label="ReLU6", colour="#aec7e8"),
     Activation("leaky_relu", leaky_relu, d_leaky_relu,
                lambda negative_slope: nn.LeakyReLU(negative_slope), "he",
                params={"negative_slope": 0.01},
                torch_builtin=lambda x, negative_slope: F.leaky_relu(x, negative_slope),
-               description="x for x > 0, slope * x otherwise"),
+               description="x for x > 0, slope * x otherwise",
+               label="LeakyReLU", colour="#17becf"),
     Activation("prelu", prelu, d_prelu, _prelu_module, "he",
                params={"alpha": 0.25}, learnable=("alpha",),
                torch_builtin=lambda x, alpha: F.prelu(x, torch.as_tensor(alpha, dtype=x.dtype).reshape(-1)),
-               description="leaky ReLU whose negative slope alpha is learned (per channel or shared)"),
+               description="leaky ReLU whose negative slope alpha is learned (per channel or shared)",
+               label="PReLU", colour="#9edae5"),
     Activation("elu", elu, d_elu, lambda alpha: nn.ELU(alpha), "he",
                params={"alpha": 1.0},
                torch_builtin=lambda x, alpha: F.elu(x, alpha),
-               description="x for x > 0, alpha (e^x - 1) otherwise"),
+               description="x for x > 0, alpha (e^x - 1) otherwise",
+               label="ELU", colour="#2ca02c"),
     Activation("selu", selu, d_selu, nn.SELU, "lecun",
-               torch_builtin=F.selu, description="scaled ELU with the self-normalising constants"),
+               torch_builtin=F.selu, description="scaled ELU with the self-normalising constants",
+               label="SELU", colour="#98df8a"),
     Activation("gelu", gelu, d_gelu, nn.GELU, "he",
-               torch_builtin=F.gelu, description="x * Phi(x), exact (erf) form"),
+               torch_builtin=F.gelu, description="x * Phi(x), exact (erf) form",
+               label="GELU", colour="#d62728"),
     Activation("gelu_tanh", gelu_tanh, d_gelu_tanh, lambda: nn.GELU(approximate="tanh"), "he",
                torch_builtin=lambda x: F.gelu(x, approximate="tanh"),
-               description="GELU with the tanh approximation"),
+               description="GELU with the tanh approximation",
+               label="GELU (tanh)", colour="#ff9896"),
     Activation("silu", silu, d_silu, nn.SiLU, "he", aliases=("swish",),
-               torch_builtin=F.silu, description="x * sigmoid(x) (Swish with beta = 1)"),
+               torch_builtin=F.silu, description="x * sigmoid(x) (Swish with beta = 1)",
+               label="SiLU", colour="#ff7f0e"),
     Activation("swish_beta", swish_beta, d_swish_beta, SwishBeta, "he",
                params={"beta": 1.0}, learnable=("beta",),
-               description="x * sigmoid(beta x) with learnable beta"),
+               description="x * sigmoid(beta x) with learnable beta",
+               label="Swish-β", colour="#ffbb78"),
     Activation("hardswish", hardswish, d_hardswish, nn.Hardswish, "he",
-               torch_builtin=F.hardswish, description="x * relu6(x + 3) / 6, piecewise Swish"),
+               torch_builtin=F.hardswish, description="x * relu6(x + 3) / 6, piecewise Swish",
+               label="Hardswish", colour="#bcbd22"),
     Activation("mish", mish, d_mish, nn.Mish, "he",
-               torch_builtin=F.mish, description="x * tanh(softplus(x))"),
+               torch_builtin=F.mish, description="x * tanh(softplus(x))",
+               label="Mish", colour="#9467bd"),
     Activation("softplus", softplus, d_softplus, nn.Softplus, "he",
-               torch_builtin=F.softplus, description="log(1 + e^x)"),
+               torch_builtin=F.softplus, description="log(1 + e^x)",
+               label="Softplus", colour="#c5b0d5"),
     # module-only entries: not elementwise, used as output layers / adaptive units
     Activation("softmax", None, None, lambda dim=-1: nn.Softmax(dim=dim), "xavier",
-               params={"dim": -1}, description="normalised exponentials over a dimension (output layer)"),
+               params={"dim": -1}, description="normalised exponentials over a dimension (output layer)",
+               label="Softmax", colour="#393b79"),
     Activation("maxout", None, None, Maxout, "he",
                params={"in_features": 64, "out_features": 64, "pieces": 2},
-               description="max over k learned affine pieces (adaptive unit)"),
+               description="max over k learned affine pieces (adaptive unit)",
+               label="Maxout", colour="#637939"),
 ]
 
 PARAM_DERIVATIVES = {
@@ -387,14 +412,33 @@ REGISTRY: dict[str, Activation] = {}
 ALIASES: dict[str, str] = {}
 
 
+def _with_defaults(fn: Callable[..., Tensor], defaults: dict) -> Callable[..., Tensor]:
+    """fn with the entry's default parameters filled in: get("elu").forward(x) works."""
+    def call(x: Tensor, **params) -> Tensor:
+        return fn(x, **{**defaults, **params})
+
+    call.__name__, call.__doc__ = getattr(fn, "__name__", "forward"), fn.__doc__
+    return call
+
+
 def register(spec: Activation) -> Activation:
     """Add an entry (used for the table above and by extensions)."""
     if spec.name in REGISTRY or spec.name in ALIASES:
         raise ValueError(f"activation {spec.name!r} is already registered")
     if spec.init not in INIT_SCHEMES:
         raise ValueError(f"init {spec.init!r} for {spec.name!r}: allowed {', '.join(INIT_SCHEMES)}")
+    if not spec.label or not re.fullmatch(r"#[0-9a-f]{6}", spec.colour or ""):
+        raise ValueError(f"activation {spec.name!r} needs a label and a colour '#rrggbb' "
+                         f"(got label={spec.label!r}, colour={spec.colour!r})")
+    taken = {s.colour: n for n, s in REGISTRY.items()}
+    if spec.colour in taken:
+        raise ValueError(f"colour {spec.colour} of {spec.name!r} is already {taken[spec.colour]!r}'s; "
+                         "every activation keeps one colour of its own across the site")
     if spec.forward is not None and spec.manual is None and spec.name in MANUAL:
         object.__setattr__(spec, "manual", MANUAL[spec.name])
+    if spec.forward is not None and spec.params:
+        object.__setattr__(spec, "forward", _with_defaults(spec.forward, spec.params))
+        object.__setattr__(spec, "derivative", _with_defaults(spec.derivative, spec.params))
     REGISTRY[spec.name] = spec
     for alias in spec.aliases:
         ALIASES[alias] = spec.name
@@ -428,6 +472,28 @@ def canonical(name: str) -> str:
 
 def get(name: str) -> Activation:
     return REGISTRY[canonical(name)]
+
+
+def label(name: str) -> str:
+    """The display name of a registry entry; other names (a model variant, "identity")
+    are returned as they are."""
+    try:
+        return get(name).label
+    except UnknownActivationError:
+        return str(name)
+
+
+def colour(name: str, default: str = "#000000") -> str:
+    """The entry's colour, the same in every figure; ``default`` for names outside the registry."""
+    try:
+        return get(name).colour
+    except UnknownActivationError:
+        return default
+
+
+def palette(names) -> dict[str, str]:
+    """name -> colour for a figure's hue order (registry colours, grey for others)."""
+    return {n: colour(n, "#555555") for n in names}
 
 
 def param_derivative(name: str, param: str, x: Tensor, **params) -> Tensor:
@@ -472,10 +538,12 @@ class LearnableELU(nn.Module):
 
 register(Activation("squared_relu", squared_relu, d_squared_relu, SquaredReLU, "he",
                     manual=lambda x: torch.relu(x) ** 2,
-                    description="relu(x)^2, the Primer activation"))
+                    description="relu(x)^2, the Primer activation",
+               label="Squared ReLU", colour="#e377c2"))
 register(Activation("elu_learnable", elu, d_elu, LearnableELU, "he",
                     params={"alpha": 1.0}, learnable=("alpha",),
                     manual=lambda x, alpha: torch.where(x <= 0, alpha * (x.exp() - 1), x),
-                    description="ELU with a learnable alpha"))
+                    description="ELU with a learnable alpha",
+               label="ELU (learnable α)", colour="#c49c94"))
 PARAM_DERIVATIVES[("elu_learnable", "alpha")] = d_elu_alpha
 # --- end of custom activations ---------------------------------------------------------

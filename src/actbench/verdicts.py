@@ -385,7 +385,7 @@ def judge(claim: dict, m: Measurement | None) -> Verdict:
         return Verdict("not testable", claim.get("reason", ""))
     if m is None:
         return Verdict("pending", "not measured yet")
-    if not math.isfinite(m.estimate):
+    if math.isnan(m.estimate) or (not m.exact and math.isinf(m.estimate)):
         return Verdict("inconclusive", "the measurement is not a finite number (every run failed or diverged)")
     if kind in REGION_KINDS:
         return judge_region(claim, m)

@@ -18,18 +18,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from actbench import activations
 from actbench import measurement as ms
 from actbench.report.common import machine_tables, save_figure, write_table
 
 ALPHA = 0.05
-PRETTY = {"relu": "ReLU", "relu6": "ReLU6", "leaky_relu": "LeakyReLU", "prelu": "PReLU", "elu": "ELU",
-          "selu": "SELU", "gelu": "GELU", "gelu_tanh": "GELU (tanh)", "silu": "SiLU", "swish_beta": "Swish-β",
-          "hardswish": "Hardswish", "mish": "Mish", "softplus": "Softplus", "tanh": "Tanh", "sigmoid": "Sigmoid",
-          "squared_relu": "Squared ReLU", "elu_learnable": "ELU (learnable α)", "swiglu": "SwiGLU"}
+# Names of model variants that are not registry entries (the gated feed-forward block).
+VARIANTS = {"swiglu": "SwiGLU"}
 
 
 def pretty(name) -> str:
-    return PRETTY.get(name, str(name))
+    """Display name: the registry's label, a variant's, or the name itself."""
+    return VARIANTS.get(name) or activations.label(str(name))
 
 
 class Machine:

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from actbench import activations
 from actbench import measurement as ms
 from actbench import stats
 from actbench.claims import load_claims
@@ -19,13 +20,9 @@ from actbench.report.common import machine_tables, save_figure, write_table
 from actbench.results import atomic_write_bytes
 
 ALPHA = 0.05
-PRETTY = {"relu": "ReLU", "leaky_relu": "LeakyReLU", "elu": "ELU", "gelu": "GELU", "silu": "SiLU",
-          "tanh": "Tanh", "sigmoid": "Sigmoid", "mish": "Mish", "prelu": "PReLU", "selu": "SELU",
-          "hardswish": "Hardswish"}
-
-
 def pretty(name: str) -> str:
-    return PRETTY.get(name, name)
+    """Display name from the registry (names outside it are shown as they are)."""
+    return activations.label(name)
 
 
 def output_names(hw: str, first: bool) -> list[str]:

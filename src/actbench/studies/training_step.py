@@ -205,7 +205,9 @@ def measure(args) -> pd.DataFrame:
     names = list(dict.fromkeys([*BASELINES, *(args.activations or activations.elementwise_names())]))
     threads_list = [0] if device == "cuda" else list(dict.fromkeys(args.threads or [all_cores()]))
     cpu = CpuSettings(min_run_time=args.min_run_time, max_run_time=args.max_run_time)
-    cuda = CudaSettings(warmup_ms=25, rep_ms=200)
+    # do_bench per round: the same window as the CPU's least run time (several steps of the
+    # largest model), a short warm-up since every step was already run twice
+    cuda = CudaSettings(warmup_ms=5, rep_ms=1000 * args.min_run_time)
     rows = []
     total = len(args.models) * len(threads_list) * args.rounds
     with progress(total, desc="training_step", unit="round") as bar:

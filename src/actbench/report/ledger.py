@@ -126,6 +126,8 @@ def decide(claim: dict, hw: str | None, book) -> dict:
         row["a_fortiori"] = True
         verdict = Verdict("refuted", f"a fortiori from stronger hardware ({hw}): {verdict.why}")
     for label, metric in claim.get("definitions", {}).items():
+        if metric == claim["metric"]:  # the primary definition is the verdict itself
+            continue
         v, other = _judge_metric(claim, metric, hw, book)
         row["also"].append({"label": f"definition: {label}", "metric": metric, "verdict": v.verdict,
                             "measured_text": fmt_interval(other) if other else None, "why": v.why})

@@ -27,19 +27,11 @@ VERDICT_ORDER = ("refuted", "inconclusive", "confirmed", "not testable", "pendin
 
 
 def _fmt(value) -> str:
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        if value == 0:
-            return "0"
-        text = f"{value:.4g}"
-        if "e" in text:
-            mantissa, exponent = text.split("e")
-            text = f"{mantissa}e{int(exponent)}"
-        return text.replace("-", "−")
+    from actbench.verdicts import fmt  # one number format for ledger, boxes and tables
+
     if isinstance(value, list):
         return "–".join(_fmt(v) for v in value)
-    return str(value)
+    return fmt(value)
 
 
 def _cell(text: str) -> str:

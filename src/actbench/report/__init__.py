@@ -12,7 +12,7 @@ import importlib
 import json
 from pathlib import Path
 
-from actbench.report.numbers import NumberBook
+from actbench.report.numbers import NumberBook, json_safe
 from actbench.results import ResultsError, atomic_write_text, hardware_ids
 
 REPORTS = [
@@ -44,5 +44,6 @@ def run(args) -> None:
     book = NumberBook(hw_filter=args.hw)
     for name in REPORTS:
         importlib.import_module(name).build(results_dir, out_dir, book)
-    atomic_write_text(out_dir / "numbers.json", json.dumps(book.as_dict(), indent=1, sort_keys=True))
+    atomic_write_text(out_dir / "numbers.json",
+                      json.dumps(json_safe(book.as_dict()), indent=1, sort_keys=True, allow_nan=False))
     print(f"report: {len(book)} numbers, machines: {', '.join(book.machines) or 'none'} -> {out_dir}")

@@ -32,6 +32,18 @@ def _text(value, fmt: str) -> str:
     return text
 
 
+def json_safe(obj):
+    """The same data with every non-finite float as a string ("inf", "-inf", "nan"): browsers'
+    JSON.parse rejects the Infinity and NaN that Python's json writes."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return str(obj)
+    if isinstance(obj, dict):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_safe(v) for v in obj]
+    return obj
+
+
 class NumberBook:
     def __init__(self, hw_filter: str | None = None):
         self._numbers: dict[str, dict] = {}

@@ -17,9 +17,11 @@ TINY = {
                    "--train-subset", "300", "--test-subset", "200"],
     "gradient_flow": ["--activations", "relu", "sigmoid", "tanh", "--seeds", "0", "1", "--depths", "5", "10", "20",
                       "--width", "8", "--train-activations", "sigmoid", "--train-depths", "2", "20",
-                      "--train-seeds", "1", "--train-epochs", "1", "--train-subset", "200", "--test-subset", "100"],
-    "dead_units": ["--activations", "relu", "leaky_relu", "--seeds", "0", "--depths", "5", "--width", "8",
-                   "--lrs", "0.001", "0.01", "--epochs", "1", "--train-subset", "200", "--test-subset", "100"],
+                      "--train-seeds", "1", "--train-max-epochs", "1", "--train-subset", "200", "--test-subset", "100"],
+    "dead_units": ["--activations", "relu", "leaky_relu", "--seeds", "0", "1", "--depths", "5", "10",
+                   "--variation-depths", "5", "--variation-seeds", "1", "--width", "8", "--lrs", "0.001", "0.01",
+                   "0.0001", "--max-epochs", "2", "--patience", "1", "--give-up", "1", "--train-subset", "200",
+                   "--test-subset", "100"],
     "necessity": ["--seeds", "2", "--samples", "100", "--epochs", "5", "--region-trials", "2", "--grid", "21"],
 }
 

@@ -81,7 +81,18 @@ rule gradient_flow_part:
         seeds=lambda wc: " ".join(str(s) for s in range(config["gradient_flow"]["seeds"])),
         flags=cli_flags(
             config["gradient_flow"],
-            ["depths", "width", "batch", "train_depths", "train_seeds", "train_epochs", "train_subset", "test_subset"],
+            [
+                "depths",
+                "width",
+                "batch",
+                "train_depths",
+                "train_seeds",
+                "train_max_epochs",
+                "train_threshold",
+                "train_patience",
+                "train_subset",
+                "test_subset",
+            ],
         ),
         train=lambda wc: "--train-activations "
         + " ".join(shlex.quote(a) for a in config["gradient_flow"]["train_activations"]),
@@ -109,6 +120,17 @@ rule gradient_flow:
 
 
 # ── Dead units: one job per activation x seed, plus the dead-at-init Monte Carlo ──
+# The first activation is the reference: its jobs run every seed (the depth table) and, for
+# the first `variation_seeds` seeds, the init, BatchNorm and learning-rate variations; the
+# other activations run only those seeds (see actbench.studies.dead_units).
+def dead_unit_jobs():
+    cfg = config["dead_units"]
+    reference, others = cfg["activations"][0], cfg["activations"][1:]
+    jobs = [f"{reference}-s{s}" for s in range(cfg["seeds"])]
+    jobs += [f"{a}-s{s}" for a in others for s in range(min(cfg["variation_seeds"], cfg["seeds"]))]
+    return jobs
+
+
 rule dead_units_part:
     output:
         f"{PARTS}/dead_units/{{activation}}-s{{seed}}.parquet",
@@ -122,13 +144,30 @@ rule dead_units_part:
     cache: True
     params:
         hw=HW,
+        reference=config["dead_units"]["activations"][0],
         flags=cli_flags(
             config["dead_units"],
-            ["depths", "width", "inits", "batchnorm", "lrs", "epochs", "train_subset", "test_subset"],
+            [
+                "depths",
+                "variation_depths",
+                "variation_seeds",
+                "width",
+                "inits",
+                "batchnorm",
+                "lrs",
+                "max_epochs",
+                "patience",
+                "give_up",
+                "min_delta",
+                "accuracy_threshold",
+                "train_subset",
+                "test_subset",
+            ],
         ),
     shell:
         "{PY} dead_units --results {RESULTS} --activations {wildcards.activation} --seeds {wildcards.seed} "
-        "--threads {threads} --part {wildcards.activation}-s{wildcards.seed} {params.flags} > {log} 2>&1"
+        "--reference-activation {params.reference} --threads {threads} "
+        "--part {wildcards.activation}-s{wildcards.seed} {params.flags} > {log} 2>&1"
 
 
 rule dead_units_collapse:
@@ -153,11 +192,7 @@ rule dead_units_collapse:
 
 rule dead_units:
     input:
-        expand(
-            f"{PARTS}/dead_units/{{activation}}-s{{seed}}.parquet",
-            activation=config["dead_units"]["activations"],
-            seed=range(config["dead_units"]["seeds"]),
-        ),
+        expand(f"{PARTS}/dead_units/{{job}}.parquet", job=dead_unit_jobs()),
         f"{PARTS}/dead_units/collapse.parquet",
     output:
         result("dead_units"),

@@ -356,35 +356,95 @@ def depth_figure(ratios: pd.DataFrame, path: Path) -> None:
     save_figure(fig, path)
 
 
-def trainability(t: pd.DataFrame) -> pd.DataFrame:
+def _leading(flags) -> int:
+    """How many of the first layers (in order) are all flagged."""
+    n = 0
+    for f in flags:
+        if not f:
+            break
+        n += 1
+    return n
+
+
+def trainability(t: pd.DataFrame, threshold: float = 0.9) -> pd.DataFrame:
+    """One row per trained net: accuracy, adequacy status, frozen layers (all, and the leading
+    run from the input layer, at 1 % and 0.1 % weight movement).
+
+    ``reached``: final test accuracy >= the study's threshold; ``stalled``: below it and its
+    test accuracy stopped rising (plateaued); ``not_stalled``: reached, or still improving
+    when the budget ended. Results from before the adequacy columns fall back on
+    ``threshold`` and count every net that missed it as stalled."""
+    t = t.sort_values("layer_index")
+    strict = "frozen_strict" if "frozen_strict" in t.columns else "frozen"
+    extra = {c: (c, "first") for c in ("reached_threshold", "plateaued", "epochs_run", "stopped",
+                                       "adequacy_threshold", "max_epochs") if c in t.columns}
+    order = list(dict.fromkeys(t.sort_index()["activation"]))  # the study's activation order
     nets = t.groupby(["activation", "depth", "seed"], sort=False).agg(
         test_accuracy=("test_accuracy", "first"), frozen=("frozen", "sum"), layers=("layer_index", "count"),
-        diverged=("diverged", "first")).reset_index()
+        leading_frozen=("frozen", _leading), leading_frozen_strict=(strict, _leading),
+        diverged=("diverged", "first"), **extra).reset_index()
+    nets = nets.sort_values(["activation", "depth", "seed"], kind="stable",
+                            key=lambda c: c.map(order.index) if c.name == "activation" else c).reset_index(drop=True)
+    if "reached_threshold" not in nets.columns:
+        nets["reached_threshold"] = nets["test_accuracy"] >= threshold
+        nets["plateaued"] = True
+    nets["reached_threshold"] = nets["reached_threshold"].fillna(False).astype(bool)
+    nets["plateaued"] = nets["plateaued"].fillna(False).astype(bool)
+    nets["stalled"] = ~nets["reached_threshold"] & nets["plateaued"]
+    nets["not_stalled"] = ~nets["stalled"] & ~nets["diverged"].fillna(False).astype(bool)
     return nets
 
 
-def max_trainable_depths(nets: pd.DataFrame, threshold: float = 0.5) -> list[float]:
+def max_trainable_depths(nets: pd.DataFrame, column: str = "reached_threshold") -> list[float]:
     """Per seed (one sweep over depths each): the largest depth d such that the net of every
-    depth <= d reaches test accuracy >= threshold (NaN if even the shallowest fails)."""
+    depth <= d counts as trainable by ``column`` (``reached_threshold``: reached the accuracy
+    threshold within the budget; ``not_stalled``: did not stall below it); NaN if even the
+    shallowest does not."""
     out = []
     for _, sweep in nets.groupby("seed"):
         best = math.nan
         for _, r in sweep.sort_values("depth").iterrows():
-            if not r["test_accuracy"] >= threshold:
+            if not bool(r[column]):
                 break
             best = float(r["depth"])
         out.append(best)
     return out
 
 
-def trainability_figure(nets: pd.DataFrame, path: Path) -> None:
+def trainability_flags(sub: pd.DataFrame) -> tuple[bool, str]:
+    """Adequacy of one activation's depth sweep: every seed's shallowest net reaches the
+    threshold (the set-up trains this activation at all) and no net diverged."""
+    shallowest = sub[sub["depth"] == sub["depth"].min()]
+    k, n = int(shallowest["reached_threshold"].sum()), len(shallowest)
+    diverged = int(sub["diverged"].fillna(False).astype(bool).sum())
+    ok = k == n and n > 0 and diverged == 0
+    return ok, (f"{k} of {n} seeds' {int(sub['depth'].min())}-layer nets reach the accuracy threshold, "
+                f"{diverged} nets diverged; criterion: every seed's shallowest net reaches it and none diverges")
+
+
+def frozen_flag(grp: pd.DataFrame) -> tuple[bool, str]:
+    """Frozen layers are read after training to a plateau: every net of the depth reached
+    the threshold or stopped improving (a net still improving could still move its layers)."""
+    settled = grp["reached_threshold"] | grp["plateaued"]
+    k, n = int(settled.sum()), len(grp)
+    acc = ", ".join(f"{100 * a:.1f}" for a in grp["test_accuracy"])
+    return k == n and n > 0, (f"{k} of {n} nets were trained to a plateau or to the threshold (test accuracies "
+                              f"{acc} %); criterion: every net")
+
+
+def trainability_figure(nets: pd.DataFrame, path: Path, threshold: float) -> None:
     sub = nets.assign(activation=nets["activation"].map(pretty), test_accuracy=100 * nets["test_accuracy"])
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
     sns.lineplot(data=sub, x="depth", y="test_accuracy", hue="activation", marker="o", errorbar=("ci", 95), ax=axes[0])
-    axes[0].axhline(50, color="grey", ls=":", lw=1)
-    axes[0].set(ylabel="MNIST test accuracy (%)", xlabel="depth (Linear layers)", title="Does a deep net train?")
-    sns.lineplot(data=sub, x="depth", y="frozen", hue="activation", marker="o", errorbar=("ci", 95), ax=axes[1])
-    axes[1].set(ylabel="layers whose weights moved < 1%", xlabel="depth (Linear layers)", title="Frozen layers")
+    axes[0].axhline(100 * threshold, color="grey", ls=":", lw=1)
+    axes[0].set(ylabel="MNIST test accuracy (%)", xlabel="depth (Linear layers)",
+                title="Does a deep net train? (dotted: threshold)")
+    sns.lineplot(data=sub, x="depth", y="leading_frozen", hue="activation", marker="o", errorbar=("ci", 95),
+                 ax=axes[1])
+    axes[1].set(ylabel="leading layers whose weights moved < 1%", xlabel="depth (Linear layers)",
+                title="Frozen layers from the input side")
+    for ax in axes:
+        depth_ticks(ax, nets["depth"])
     fig.tight_layout()
     save_figure(fig, path)
 
@@ -428,25 +488,55 @@ def build_gradient_flow(results_dir: Path, out_dir: Path, book) -> None:
         save_figures(lambda path: depth_figure(ratios, path), out_dir, "exp2_gradient_vs_depth", suffixes)
         t = df[df["part"] == "trainability"]
         if not t.empty:
-            nets = trainability(t)
+            threshold = float(t["adequacy_threshold"].iloc[0]) if "adequacy_threshold" in t.columns else 0.5
+            nets = trainability(t, threshold)
             rows = []
             for (act, d), grp in nets.groupby(["activation", "depth"], sort=False):
                 s = stats.mean_ci(100 * grp["test_accuracy"])
                 rows.append({"activation": pretty(act), "depth": d, "test acc. % (95% CI)": ci_text(s, 1),
-                             "frozen layers (mean)": float(grp["frozen"].mean()), "layers": int(grp["layers"].iloc[0])})
+                             "reached threshold": f"{int(grp['reached_threshold'].sum())} of {len(grp)}",
+                             "stalled below": int(grp["stalled"].sum()),
+                             "still improving": int((~grp["reached_threshold"] & ~grp["plateaued"]).sum()),
+                             "epochs (median)": float(grp["epochs_run"].median()) if "epochs_run" in grp else math.nan,
+                             "frozen layers (mean)": float(grp["frozen"].mean()),
+                             "leading frozen, < 1 %": ci_text(stats.mean_ci(grp["leading_frozen"]), 1),
+                             "leading frozen, < 0.1 %": ci_text(stats.mean_ci(grp["leading_frozen_strict"]), 1),
+                             "layers": int(grp["layers"].iloc[0])})
             write_tables(pd.DataFrame(rows), out_dir, "trainability", suffixes, digits=3)
+
+            def add(name, value, fmt=".3g", exact=False):
+                book.add(f"{key}.{name}", value, fmt=fmt, source=source, hw=hw, exact=exact)
+
             for act in nets["activation"].unique():
                 sub = nets[nets["activation"] == act]
-                book.add(f"{key}.{act}.max_trainable_depth", ms.mean_of(max_trainable_depths(sub)), fmt=".3g",
-                         source=source, hw=hw)
+                # depths form a grid, so the per-seed maxima are discrete: median with a bootstrap interval
+                add(f"{act}.max_trainable_depth", ms.median_of(max_trainable_depths(sub, "reached_threshold")))
+                add(f"{act}.max_trainable_depth:not_stalled", ms.median_of(max_trainable_depths(sub, "not_stalled")))
+                ok, why = trainability_flags(sub)
+                add(f"adequate.{act}.trainability", ok, exact=True)
+                add(f"adequate.{act}.trainability.why", why)
                 for d, grp in sub.groupby("depth"):
-                    book.add(f"{key}.{act}.depth:{d}.frozen_layer_count", ms.mean_of(grp["frozen"]), fmt=".1f",
-                             source=source, hw=hw)
-                    book.add(f"{key}.{act}.depth:{d}.test_accuracy_pct", ms.mean_of(100 * grp["test_accuracy"]),
-                             fmt=".1f", source=source, hw=hw)
-            book.add(f"{key}.train_epochs", int(t["train_epochs"].iloc[0]), fmt="d", source=source, hw=hw)
-            book.add(f"{key}.train_rows", int(t["train_rows"].iloc[0]), fmt=",d", source=source, hw=hw)
-            save_figures(lambda path: trainability_figure(nets, path), out_dir, "trainability", suffixes)
+                    add(f"{act}.depth:{d}.frozen_layer_count", ms.mean_of(grp["frozen"]), fmt=".1f")
+                    add(f"{act}.depth:{d}.leading_frozen_layers", ms.mean_of(grp["leading_frozen"]), fmt=".1f")
+                    add(f"{act}.depth:{d}.leading_frozen_layers:strict", ms.mean_of(grp["leading_frozen_strict"]),
+                        fmt=".1f")
+                    add(f"{act}.depth:{d}.test_accuracy_pct", ms.mean_of(100 * grp["test_accuracy"]), fmt=".1f")
+                    add(f"{act}.depth:{d}.reached_nets", int(grp["reached_threshold"].sum()), fmt="d")
+                    ok, why = frozen_flag(grp)
+                    add(f"adequate.{act}.depth:{d}.frozen", ok, exact=True)
+                    add(f"adequate.{act}.depth:{d}.frozen.why", why)
+            add("train_threshold_pct", 100 * threshold, fmt="g")
+            add("train_seeds", int(nets["seed"].nunique()), fmt="d")
+            if "max_epochs" in nets.columns:
+                add("train_max_epochs", int(nets["max_epochs"].iloc[0]), fmt="d")
+                add("train_patience", int(t["plateau_patience"].iloc[0]), fmt="d")
+                add("train_min_delta_pp", 100 * float(t["plateau_min_delta"].iloc[0]), fmt="g")
+            add("train_rows", int(t["train_rows"].iloc[0]), fmt=",d")
+            add("frozen_threshold_pct", 100 * float(t["frozen_threshold"].iloc[0]) if "frozen_threshold" in t else 1.0,
+                fmt="g")
+            add("frozen_threshold_strict_pct", 100 * float(t["frozen_threshold_strict"].iloc[0])
+                if "frozen_threshold_strict" in t else math.nan, fmt="g")
+            save_figures(lambda path: trainability_figure(nets, path, threshold), out_dir, "trainability", suffixes)
 
 
 def build(results_dir: Path, out_dir: Path, book) -> None:

@@ -1,13 +1,23 @@
 """Study `dead_units`: how many units die, by depth, init, BatchNorm and learning rate.
 
-Dead-unit fractions after training for ReLU, LeakyReLU and PReLU over the grid (the
-tutorial's promised Experiment 3), and a Monte Carlo estimate of how often a deep narrow
-ReLU net is dead at initialisation."""
+Dead-unit fractions after training for ReLU, LeakyReLU and PReLU (the tutorial's promised
+Experiment 3), and a Monte Carlo estimate of how often a deep narrow ReLU net is dead at
+initialisation.
+
+Design: one factor at a time around a reference net (the first value of every factor
+list: ReLU, He init, no BatchNorm, Adam at the first learning rate). The reference runs at
+every ``--depths`` and every seed (the tutorial's depth table); each other level of each
+factor (activation, init, BatchNorm, learning rate) runs at ``--variation-depths`` for the
+first ``--variation-seeds`` seeds, the reference cells at those depths being its matched
+partner. Every net is trained to a plateau (``actbench.studies.plateau``) and carries its
+adequacy columns: whether it reached the accuracy threshold and whether its test accuracy
+stopped rising."""
 
 from __future__ import annotations
 
 import argparse
 import itertools
+import time
 
 import pandas as pd
 import torch
@@ -17,11 +27,13 @@ from actbench.cliutil import activation_list, positive_int
 from actbench.diagnostics import DEFAULT_THRESHOLD, measure_dead_units, tutorial_dead_pct
 from actbench.models import mlp
 from actbench.studies.parts import add_job_arguments, finish, merge_parts
-from actbench.train import fit, mnist
+from actbench.studies.plateau import TRAINED_ACCURACY, PlateauRule, fit_to_plateau
+from actbench.train import mnist
 
 NAME = "dead_units"
 KEY = ["part", "activation", "depth", "width", "init", "batchnorm", "lr", "seed", "stage", "layer_index"]
 DEFAULT_ACTIVATIONS = ["relu", "leaky_relu", "prelu"]
+FACTORS = ("activation", "init", "batchnorm", "lr")
 
 
 def _bool(text: str) -> bool:
@@ -32,19 +44,44 @@ def _bool(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"{text!r} is not a boolean; use on/off, true/false or 1/0")
 
 
+def _accuracy(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number; expected a test accuracy in (0, 1]") from None
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"{value} is not allowed; expected a test accuracy in (0, 1]")
+    return value
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--activations", nargs="+", type=activation_list, default=DEFAULT_ACTIVATIONS)
+    p.add_argument("--activations", nargs="+", type=activation_list, default=DEFAULT_ACTIVATIONS,
+                   help="activations to run in this job (the reference activation's job also runs the "
+                        "init, BatchNorm and learning-rate variations)")
+    p.add_argument("--reference-activation", type=activation_list, default="relu")
     p.add_argument("--depths", nargs="+", type=positive_int, default=[5, 10, 20, 50],
-                   help="total Linear layers (depth - 1 activation layers)")
+                   help="total Linear layers (depth - 1 activation layers) of the reference net")
+    p.add_argument("--variation-depths", nargs="+", type=positive_int, default=[5, 10, 20],
+                   help="depths at which the one-factor variations run")
     p.add_argument("--width", type=positive_int, default=64)
-    p.add_argument("--inits", nargs="+", choices=["xavier", "he", "lecun", "torch_default"], default=["xavier", "he"])
-    p.add_argument("--batchnorm", nargs="+", type=_bool, default=[False, True])
-    p.add_argument("--lrs", nargs="+", type=float, default=[1e-3, 1e-2])
-    p.add_argument("--epochs", type=positive_int, default=2)
+    p.add_argument("--inits", nargs="+", choices=["xavier", "he", "lecun", "torch_default"], default=["he", "xavier"],
+                   help="first = the reference")
+    p.add_argument("--batchnorm", nargs="+", type=_bool, default=[False, True], help="first = the reference")
+    p.add_argument("--lrs", nargs="+", type=float, default=[3e-4, 1e-2, 1e-4], help="first = the reference")
+    p.add_argument("--variation-seeds", type=positive_int, default=4,
+                   help="the variations run for the seeds below this number")
+    p.add_argument("--max-epochs", type=positive_int, default=40)
+    p.add_argument("--patience", type=positive_int, default=3,
+                   help="plateau: no gain of --min-delta in test accuracy over this many epochs")
+    p.add_argument("--give-up", type=positive_int, default=10,
+                   help="stop a net below the threshold after this many epochs without gain")
+    p.add_argument("--min-delta", type=float, default=0.005)
+    p.add_argument("--accuracy-threshold", type=_accuracy, default=TRAINED_ACCURACY,
+                   help="test accuracy an adequately trained net reaches")
     p.add_argument("--batch-size", type=positive_int, default=128)
     p.add_argument("--train-subset", type=int, default=10000)
     p.add_argument("--test-subset", type=int, default=2000)
-    p.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD)
+    p.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD, help="gradient-dead: |f'(z)| below this")
     p.add_argument("--collapse", action="store_true",
                    help="run only the dead-at-initialisation Monte Carlo (no training)")
     p.add_argument("--collapse-widths", nargs="+", type=positive_int, default=[2, 3, 4, 5, 6, 8, 12, 16, 32])
@@ -52,7 +89,36 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--collapse-trials", type=positive_int, default=1000)
     p.add_argument("--collapse-probes", type=positive_int, default=256,
                    help="random inputs a net must map to a constant to count as dead")
-    add_job_arguments(p, default_seeds=3)
+    add_job_arguments(p, default_seeds=10)
+
+
+def plateau_rule(args) -> PlateauRule:
+    return PlateauRule(threshold=args.accuracy_threshold, patience=args.patience, min_delta=args.min_delta,
+                       max_epochs=args.max_epochs, give_up=args.give_up)
+
+
+def cells(args) -> list[dict]:
+    """The nets this job trains: (activation, depth, init, batchnorm, lr, seed, factor).
+
+    ``factor`` names what differs from the reference ("reference" for the reference net)."""
+    ref = {"activation": args.reference_activation, "init": args.inits[0], "batchnorm": args.batchnorm[0],
+           "lr": args.lrs[0]}
+    levels = {"init": args.inits[1:], "batchnorm": args.batchnorm[1:], "lr": args.lrs[1:]}
+    out = []
+    for seed in args.seeds:
+        varied = seed < args.variation_seeds
+        for act in args.activations:
+            if act == args.reference_activation:
+                depths = sorted(set(args.depths) | (set(args.variation_depths) if varied else set()))
+                out += [{**ref, "depth": d, "seed": seed, "factor": "reference"} for d in depths]
+                if varied:
+                    for factor, values in levels.items():
+                        out += [{**ref, factor: v, "depth": d, "seed": seed, "factor": factor}
+                                for v in values for d in args.variation_depths]
+            elif varied:
+                out += [{**ref, "activation": act, "depth": d, "seed": seed, "factor": "activation"}
+                        for d in args.variation_depths]
+    return out
 
 
 def layer_rows(model, x_all, x_batch, threshold) -> pd.DataFrame:
@@ -65,20 +131,25 @@ def layer_rows(model, x_all, x_batch, threshold) -> pd.DataFrame:
     return df.drop(columns=["samples"])
 
 
-def run_config(activation, depth, width, init, batchnorm, lr, seed, data, args) -> pd.DataFrame:
-    model = mlp([784] + [width] * (depth - 1) + [10], activation, init=init, batchnorm=batchnorm, seed=seed)
+def run_config(cell: dict, data, args, rule: PlateauRule) -> pd.DataFrame:
+    cpu0 = time.process_time()
+    activation, depth, seed = cell["activation"], cell["depth"], cell["seed"]
+    model = mlp([784] + [args.width] * (depth - 1) + [10], activation, init=cell["init"],
+                batchnorm=cell["batchnorm"], seed=seed)
     gen = torch.Generator().manual_seed(seed)
     batch = data.x_train[torch.randperm(len(data.x_train), generator=gen)[: args.batch_size]]
     at_init = layer_rows(model, data.x_train, batch, args.threshold).assign(stage="init")
-    result = fit(model, data, epochs=args.epochs, lr=lr, batch_size=args.batch_size, seed=seed)
+    result = fit_to_plateau(model, data, rule, lr=cell["lr"], batch_size=args.batch_size, seed=seed)
     frames = [at_init]
-    if not result.diverged:
+    if not result.fit.diverged:
         frames.append(layer_rows(model, data.x_train, batch, args.threshold).assign(stage="trained"))
     final = result.final
     return pd.concat(frames, ignore_index=True).assign(
-        part="training", activation=activation, depth=depth, width=width, init=init, batchnorm=batchnorm,
-        lr=lr, seed=seed, test_accuracy=final.get("test_accuracy"), train_loss=final.get("train_loss"),
-        diverged=result.diverged, diverged_epoch=result.diverged_epoch, trial=-1)
+        part="training", activation=activation, depth=depth, width=args.width, init=cell["init"],
+        batchnorm=cell["batchnorm"], lr=cell["lr"], seed=seed, factor=cell["factor"],
+        test_accuracy=final.get("test_accuracy"), train_loss=final.get("train_loss"),
+        diverged=result.fit.diverged, diverged_epoch=result.fit.diverged_epoch, trial=-1,
+        net_cpu_s=time.process_time() - cpu0, **result.columns())
 
 
 @torch.no_grad()
@@ -126,11 +197,18 @@ def run(args) -> "Path":
     bad = [lr for lr in args.lrs if not lr > 0]
     if bad:
         raise ValueError(f"--lrs must be > 0, got {bad}")
+    if args.min_delta < 0:
+        raise ValueError(f"--min-delta must be >= 0, got {args.min_delta}")
+    rule = plateau_rule(args)
+    todo = cells(args)
+    if not todo:
+        raise ValueError(f"nothing to train: {', '.join(args.activations)} run only for the variation seeds "
+                         f"(< {args.variation_seeds}) unless they are the reference activation "
+                         f"({args.reference_activation}); got seeds {args.seeds}")
     data = mnist(args.train_subset, args.test_subset)
-    configs = list(itertools.product(args.activations, args.seeds, args.depths, args.inits, args.batchnorm, args.lrs))
-    frames = [run_config(a, d, args.width, i, bn, lr, s, data, args)
-              for a, s, d, i, bn, lr in tqdm(configs, desc=NAME, unit="net")]
+    frames = [run_config(c, data, args, rule) for c in tqdm(todo, desc=NAME, unit="net")]
     df = pd.concat(frames, ignore_index=True).assign(
-        epochs=args.epochs, batch_size=args.batch_size, train_rows=len(data.x_train), threshold=args.threshold,
-        threads=args.threads)
+        batch_size=args.batch_size, train_rows=len(data.x_train), threshold=args.threshold, threads=args.threads,
+        reference_activation=args.reference_activation, reference_init=args.inits[0],
+        reference_batchnorm=args.batchnorm[0], reference_lr=args.lrs[0], variation_seeds=args.variation_seeds)
     return finish(df, NAME, args, KEY)

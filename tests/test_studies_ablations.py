@@ -250,14 +250,14 @@ def test_pipeline_plans_ablation_jobs_and_runs_timing_alone(tmp_path):
 
 
 def test_docs_page_only_uses_numbers_the_quick_run_produces(quick):
-    """docs/ablations.md reads n(study, metric) = num("<study>.<shown hw>.<metric>"),
-    tables and figures; all must exist after the quick configuration."""
+    """docs/ablations.md reads n(study, metric) = num("<study>.<shown hw>.<metric>") (nci: the
+    same with its interval), tables and figures; all must exist after the quick configuration."""
     import re
 
     page = (ROOT / "docs" / "ablations.md").read_text()
     numbers = json.loads((quick[1] / "numbers.json").read_text())["numbers"]
     missing = []
-    for study, metric in re.findall(r'n\("([a-z_0-9]+)", "([^"]+)"\)', page):
+    for study, metric in re.findall(r'\bn(?:ci)?\("([a-z_0-9]+)", "([^"]+)"\)', page):
         hw = numbers[f"{study}.shown_hw"]["value"]
         if f"{study}.{hw}.{metric}" not in numbers:
             missing.append(f"{study}.{metric}")

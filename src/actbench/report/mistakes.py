@@ -71,6 +71,11 @@ def _mistake1(m) -> None:
         m.add(f"mistake1.{act}.input_layer_grad_at_init", float(grp["input_grad_at_init"].mean()), ".3g")
         m.add(f"mistake1.{act}.input_over_output_grad_at_init",
               ms.mean_of(grp["input_grad_at_init"] / grp["output_grad_at_init"]), ".3g")
+    # "Epoch 3: 1.9823 ← Stuck! Epoch 4: 1.9821 ← Not improving": the loss drop from epoch 3 to 4
+    for (opt, act), grp in t[t["epoch"].isin([3, 4])].groupby(["optimizer", "activation"], sort=False):
+        wide = grp.pivot_table(index="seed", columns="epoch", values="train_loss")
+        if {3, 4} <= set(wide.columns):
+            m.add_ci(f"mistake1.{opt}.{act}.loss_drop_epoch:3-4", wide[3] - wide[4], ".3g")
     for opt in opts:
         at3 = t[(t["optimizer"] == opt) & (t["epoch"] == 3)]
         pair = paired_by_seed(at3, "activation", "train_loss", "sigmoid", "relu")

@@ -106,9 +106,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--train-subset", type=int, default=10000, help="MNIST training rows of the shallow MLP (0 = all)")
     p.add_argument("--deep-depth", type=positive_int, default=51, help="Linear layers of the deep MLP (default 51)")
     p.add_argument("--deep-width", type=positive_int, default=64, help="width of the deep MLP (default 64)")
-    p.add_argument("--deep-slopes", nargs="+", type=_slope, default=[0.0, 0.01, 0.1, 0.3],
+    p.add_argument("--deep-slopes", nargs="+", type=_slope, default=[0.01, 0.1, 0.3],
                    help="negative slopes of the deep MLP (0 = ReLU)")
-    p.add_argument("--deep-epochs", type=positive_int, default=6)
+    p.add_argument("--deep-epochs", type=positive_int, default=12)
     p.add_argument("--deep-lr", type=float, default=3e-4, help="Adam learning rate of the deep MLP")
     p.add_argument("--deep-train-subset", type=int, default=20000, help="MNIST training rows of the deep MLP (0 = all)")
     p.add_argument("--batch-size", type=positive_int, default=128)

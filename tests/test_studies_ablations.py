@@ -379,6 +379,9 @@ def test_leaky_and_mistake5_adequacy_need_a_plateau():
     assert not adequacy(runs([0.1, 0.7, 0.75, 0.76], net="deep", slope=0.1), "deep")[0]  # below 80 %
     assert mistake5_adequacy(runs([0.1, 0.9, 0.95, 0.955], variant="hybrid"))[0]
     assert not mistake5_adequacy(runs([0.1, 0.6, 0.8, 0.89], variant="hybrid"))[0]
+    # a network the claim does not compare (all-ReLU) does not decide its adequacy
+    both = pd.concat([runs([0.1, 0.9, 0.95, 0.955], variant="hybrid"), runs([0.1, 0.6, 0.8, 0.89], variant="all_relu")])
+    assert mistake5_adequacy(both)[0]
 
 
 def test_mistake1_runs_the_tutorials_plain_sgd(quick):

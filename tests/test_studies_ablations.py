@@ -250,14 +250,14 @@ def test_pipeline_plans_ablation_jobs_and_runs_timing_alone(tmp_path):
 
 
 def test_docs_page_only_uses_numbers_the_quick_run_produces(quick):
-    """docs/ablations.md reads n(study, metric) = num("<study>.<shown hw>.<metric>"),
-    tables and figures; all must exist after the quick configuration."""
+    """docs/ablations.md reads n(study, metric) = num("<study>.<shown hw>.<metric>") (nci: the
+    same with its interval), tables and figures; all must exist after the quick configuration."""
     import re
 
     page = (ROOT / "docs" / "ablations.md").read_text()
     numbers = json.loads((quick[1] / "numbers.json").read_text())["numbers"]
     missing = []
-    for study, metric in re.findall(r'n\("([a-z_0-9]+)", "([^"]+)"\)', page):
+    for study, metric in re.findall(r'\bn(?:ci)?\("([a-z_0-9]+)", "([^"]+)"\)', page):
         hw = numbers[f"{study}.shown_hw"]["value"]
         if f"{study}.{hw}.{metric}" not in numbers:
             missing.append(f"{study}.{metric}")
@@ -280,3 +280,142 @@ def test_a_job_is_deterministic_given_its_seed(tmp_path):
         frames.append(read_parquet(tmp_path / run / hw_id() / "parts" / "architectures" / "gan-seed1.parquet"))
     cols = ["activation", "energy_distance", "modes_covered", "quality_fraction", "final_loss_d"]
     pd.testing.assert_frame_equal(frames[0][cols], frames[1][cols])
+
+
+# ───────────────────────── adequacy, definitions and families (issue 12) ─────────────────────────
+def _numbers(quick) -> dict:
+    return json.loads((quick[1] / "numbers.json").read_text())["numbers"]
+
+
+def _book(quick):
+    from actbench.report.numbers import NumberBook
+
+    book = NumberBook()
+    book._numbers = _numbers(quick)
+    book.machines = [hw_id()]
+    return book
+
+
+def test_adequacy_flags_fail_on_an_untrained_quick_run(quick):
+    """The quick run trains a few hundred rows for two epochs: the slopes barely move and
+    the nets stay far from 90 %, so the flags must say so, with the measured value."""
+    nums, hw = _numbers(quick), hw_id()
+    for flag in ("prelu.adequate:early", "prelu.adequate:linear", "swish_beta.adequate"):
+        entry = nums[f"prelu_slopes.{hw}.{flag}"]
+        assert entry["value"] is False and entry.get("exact")
+        why = nums[f"prelu_slopes.{hw}.{flag}.why"]["value"]
+        assert "test accuracy ≥ 90 %" in why and "lowest" in why
+    for key in ("leaky_slope.{hw}.deep.adequate", "mistakes.{hw}.mistake5.adequate"):
+        assert isinstance(nums[key.format(hw=hw)]["value"], bool)
+
+
+def test_an_inadequate_setup_makes_the_claim_not_testable(quick):
+    from actbench.report.ledger import decide
+
+    claim = {"id": "t-beta", "section": "3.3", "claim": "β ends near 1", "claimed": 50.0, "study": "prelu_slopes",
+             "metric": "swish_beta.share_near_1_pct", "rule": {"kind": "at_least"},
+             "requires": ["swish_beta.adequate"]}
+    row = decide(claim, hw_id(), _book(quick))
+    assert row["verdict"] == "not testable"
+    assert row["why"].startswith("not testable at this scale:") and "test accuracy" in row["why"]
+
+
+def _prelu_frame(moves: dict[str, list[float]], accuracy: float = 0.95, start: float = 0.25) -> pd.DataFrame:
+    """A synthetic prelu_slopes table: per layer the median α per epoch, for two seeds."""
+    rows = []
+    positions = list(moves)
+    for seed in (0, 1):
+        for layer, pos in enumerate(positions):
+            path = [start] + moves[pos]
+            for epoch, v in enumerate(path):
+                rows.append({"quantity": "trajectory", "net": "cnn", "activation": "prelu", "init": start,
+                             "seed": seed, "layer": layer, "layer_position": pos, "epoch": epoch, "value": v,
+                             "test_accuracy": accuracy, "diverged": False})
+            rows.append({"quantity": "final", "net": "cnn", "activation": "prelu", "init": start, "seed": seed,
+                         "layer": layer, "layer_position": pos, "epoch": len(path) - 1, "unit": 0,
+                         "value": path[-1], "test_accuracy": accuracy, "diverged": False})
+    return pd.DataFrame(rows)
+
+
+def test_prelu_adequacy_checks_move_settle_and_accuracy():
+    from actbench.report.prelu_slopes import beta_checks, needed_move, prelu_checks
+
+    assert needed_move(0.25, (0.01, 0.05)) == pytest.approx(0.1)  # half of 0.25 -> 0.05
+    assert needed_move(0.25, (0.1, 0.3)) == pytest.approx(0.05)  # start inside the range: the floor
+    assert needed_move(0.5, 1.0) == pytest.approx(0.25) and needed_move(2.0, 1.0) == pytest.approx(0.5)
+    good = _prelu_frame({"early": [0.2, 0.1, 0.06], "middle": [0.3, 0.5, 0.52], "late": [0.2, 0.15, 0.14]})
+    assert all(ok for ok, _ in prelu_checks(good, "cnn", "early").values())
+    assert all(ok for ok, _ in prelu_checks(good, "cnn", "middle").values())
+    # "late" moved 0.11 >= 0.05 and settled (0.01 of 0.11)
+    assert prelu_checks(good, "cnn", "late")["settled"][0]
+    stuck = _prelu_frame({"early": [0.25, 0.24, 0.23], "middle": [0.25, 0.25, 0.26], "late": [0.25, 0.2, 0.1]})
+    early = prelu_checks(stuck, "cnn", "early")
+    assert not early["moved"][0] and "smallest move 0.02" in early["moved"][1]
+    assert not prelu_checks(stuck, "cnn", "late")["settled"][0]  # still drifting: 0.1 of 0.15 in the last epoch
+    untrained = _prelu_frame({"early": [0.2, 0.1, 0.06], "middle": [0.3, 0.5, 0.52], "late": [0.2, 0.15, 0.14]},
+                             accuracy=0.5)
+    ok, why = prelu_checks(untrained, "cnn", "early")["trained"]
+    assert not ok and "lowest 50 %" in why
+    # β started at 1 and never left it: "ends near 1" would hold without training, so it is not adequate
+    beta = _prelu_frame({"early": [1.0, 1.01, 1.02], "middle": [1.0, 0.99, 1.0], "late": [1.01, 1.0, 1.0]},
+                        start=1.0).assign(activation="swish_beta")
+    moved, why = beta_checks(beta)["moved"]
+    assert not moved and "≥ 0.05 from 1" in why
+    away = _prelu_frame({"early": [0.7, 0.9, 0.95], "middle": [0.6, 0.8, 0.82], "late": [0.6, 0.7, 0.72]},
+                        start=0.5).assign(activation="swish_beta")
+    assert all(ok for ok, _ in beta_checks(away).values())
+
+
+def test_leaky_and_mistake5_adequacy_need_a_plateau():
+    from actbench.report.leaky_slope import adequacy
+    from actbench.report.mistakes import mistake5_adequacy
+
+    def runs(acc_path, **cols):
+        return pd.DataFrame([{"epoch": e, "test_accuracy": a, "seed": s, "diverged": False, **cols}
+                             for s in (0, 1) for e, a in enumerate(acc_path)])
+    assert adequacy(runs([0.1, 0.7, 0.85, 0.86], net="deep", slope=0.1), "deep")[0]
+    ok, why = adequacy(runs([0.1, 0.5, 0.7, 0.85], net="deep", slope=0.1), "deep")  # +15 points in the last epoch
+    assert not ok and "largest last-epoch gain 15 points" in why
+    assert not adequacy(runs([0.1, 0.7, 0.75, 0.76], net="deep", slope=0.1), "deep")[0]  # below 80 %
+    assert mistake5_adequacy(runs([0.1, 0.9, 0.95, 0.955], variant="hybrid"))[0]
+    assert not mistake5_adequacy(runs([0.1, 0.6, 0.8, 0.89], variant="hybrid"))[0]
+    # a network the claim does not compare (all-ReLU) does not decide its adequacy
+    both = pd.concat([runs([0.1, 0.9, 0.95, 0.955], variant="hybrid"), runs([0.1, 0.6, 0.8, 0.89], variant="all_relu")])
+    assert mistake5_adequacy(both)[0]
+
+
+def test_mistake1_runs_the_tutorials_plain_sgd(quick):
+    import argparse
+
+    from actbench.studies.mistakes import mistake1_optimizer
+
+    args = argparse.Namespace(plain_sgd_lr=1e-3, sgd_lr=1e-2, adam_lr=1e-3)
+    make, lr = mistake1_optimizer("sgd_plain", args)
+    opt = make([nn.Parameter(torch.zeros(2))], lr)
+    assert lr == 1e-3 and isinstance(opt, torch.optim.SGD) and opt.defaults["momentum"] == 0
+    df = table(quick[0], "mistakes")
+    m1 = df[df["part"] == "mistake1"]
+    assert set(m1["optimizer"]) == {"sgd_plain", "sgd", "adam"}
+    assert set(m1.loc[m1["optimizer"] == "sgd_plain", "lr"]) == {0.001}
+    nums = _numbers(quick)
+    assert f"mistakes.{hw_id()}.mistake1.sgd_plain.sigmoid.train_loss_epoch:4" in nums
+
+
+def test_xavier_on_the_tutorials_own_layers(quick):
+    w = table(quick[0], "init_pairing").groupby("quantity")["value"].mean()
+    # Var(W) * n_in = 2 n_in / (n_in + n_out): 1 only for a square layer
+    assert w["xavier_uniform.weight_var_times_fan_in:100x256"] == pytest.approx(200 / 356, rel=0.05)
+    assert w["xavier_uniform.weight_var_times_fan_in:256x128"] == pytest.approx(512 / 384, rel=0.05)
+    assert w["xavier_uniform.weight_var_times_fan_in:square"] == pytest.approx(1.0, rel=0.05)
+
+
+def test_fp16_overflow_depends_on_the_implementation(quick):
+    """The tutorial's own formulas overflow where PyTorch's kernels do not: the claims'
+    definitions (built-in outputs/gradients, the tutorial's formula) really differ."""
+    o = table(quick[0], "precision").query("quantity == 'overflow' and dtype == 'float16'")
+    o = o.set_index(["activation", "provider"])
+    for act in ("gelu_tanh", "elu"):  # x**3 overflows for |x| > 40; exp(x) in the untaken where branch
+        assert o.loc[(act, "module"), "fwd_nonfinite"] == 0 and o.loc[(act, "module"), "bwd_nonfinite"] == 0
+        assert o.loc[(act, "manual"), "bwd_nonfinite"] > 0
+    nums, hw = _numbers(quick), hw_id()
+    assert nums[f"precision.{hw}.float16.gelu_tanh.manual.nonfinite_gradient_fraction"].get("exact")

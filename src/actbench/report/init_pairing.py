@@ -10,17 +10,22 @@ import seaborn as sns
 
 from actbench import activations, stats
 from actbench import measurement as ms
-from actbench.report.ablation_common import ci_text, last_epoch, machines, pretty
+from actbench.report.ablation_common import ci_text, last_epoch, machines, paired_by_seed, pretty
 
 STUDY = "init_pairing"
 INITS = ["xavier", "he", "lecun", "torch_default"]
 WEIGHT_QUANTITIES = {
     "xavier_uniform.weight_var:100x256": ("Xavier-uniform Var(W), Linear(100, 256)", 2 / 356),
     "xavier_uniform.weight_var_times_fan_in:square": ("Xavier-uniform Var(W)·fan_in, square layer", 1.0),
+    "xavier_uniform.weight_var_times_fan_in:100x256": ("Xavier-uniform Var(W)·fan_in, Linear(100, 256)", 200 / 356),
+    "xavier_uniform.weight_var_times_fan_in:256x128": ("Xavier-uniform Var(W)·fan_in, Linear(256, 128)", 512 / 384),
     "kaiming_normal_relu.weight_var_times_fan_in": ("He-normal (ReLU) Var(W)·fan_in", 2.0),
     "kaiming_normal_leaky:0.01.weight_var_times_fan_in": ("He-normal (LeakyReLU 0.01) Var(W)·fan_in", 2 / 1.0001),
     "torch.nn.Linear.default_weight_var:100x256": ("PyTorch default Var(W), Linear(100, 256)", 1 / 300),
 }
+# the tutorial's §7.1 pairing table, as "this init beats that one" comparisons (one family)
+PAIRINGS = (("sigmoid", "xavier", "he"), ("tanh", "xavier", "he"), ("relu", "he", "xavier"))
+PAIRING_FAMILY = "§7.1 pairings"
 PLOTTED = ["sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu", "silu", "mish", "softplus"]
 
 
@@ -29,6 +34,8 @@ def _variances(m) -> None:
     rows = []
     for q, (label, formula) in WEIGHT_QUANTITIES.items():
         values = df.loc[df["quantity"] == q, "value"]
+        if values.empty:  # results from before the quantity existed
+            continue
         s = stats.mean_ci(values)
         m.add_ci(q, values, ".4g")
         rows.append({"quantity": label, "formula": formula, "measured (95% CI)": ci_text(s, 5)})
@@ -70,15 +77,37 @@ def _depth(m) -> None:
     he = np.log10(relu.loc[relu["init"] == "he", "second_moment"].clip(lower=1e-300))
     xa = np.log10(relu.loc[relu["init"] == "xavier", "second_moment"].clip(lower=1e-300))
     m.add_comparison(f"depth:{depth}.relu_second_moment_log10_he_minus_xavier", ms.difference(he, xa))
-    # Claim: GELU under He init keeps the statistics "like ReLU": per-layer ratio of second moments.
+    # Claim: GELU under He init keeps the statistics "like ReLU": per-layer ratio of second
+    # moments, as the geometric mean over all layers and for the first layer alone (unit-scale
+    # input; the ratio depends on the scale), and GELU's minus ReLU's at the same seed (same
+    # weights and input).
+    ratios = {}
     for act in ("gelu", "relu", "silu"):
         sub = f[(f["activation"] == act) & (f["init"] == "he")]
-        per_seed = []
-        for _, grp in sub.groupby("seed"):
+        per_seed, first = {}, {}
+        for seed, grp in sub.groupby("seed"):
             grp = grp.sort_values("layer")
-            m0, mL = grp["second_moment"].iloc[0], grp["second_moment"].iloc[-1]
-            per_seed.append((mL / m0) ** (1 / depth) if m0 > 0 and mL > 0 else np.nan)
-        m.add_ci(f"{act}_he.activation_second_moment_ratio_per_layer", per_seed, ".3g")
+            m0, m1, mL = (grp["second_moment"].iloc[i] for i in (0, 1, -1))
+            per_seed[seed] = (mL / m0) ** (1 / depth) if m0 > 0 and mL > 0 else np.nan
+            first[seed] = m1 / m0 if m0 > 0 else np.nan
+        ratios[act] = (pd.Series(per_seed), pd.Series(first))
+        m.add_ci(f"{act}_he.activation_second_moment_ratio_per_layer", list(per_seed.values()), ".3g")
+        m.add_ci(f"{act}_he.activation_second_moment_ratio:layer1", list(first.values()), ".3g")
+    for i, name in ((0, "ratio_per_layer"), (1, "ratio:layer1")):
+        gelu, relu = ratios["gelu"][i], ratios["relu"][i]
+        seeds = gelu.index.intersection(relu.index)
+        m.add_comparison(f"gelu_he-relu_he.activation_second_moment_{name}",
+                         ms.difference(gelu[seeds].to_numpy(), relu[seeds].to_numpy(), paired=True), ".3g")
+
+    # §7.1: "Xavier keeps [sigmoid] inputs in the linear region (-2, 2)": share of all
+    # pre-activations of all layers inside (-2, 2), per seed
+    if "pre_within_2" in f.columns:
+        for act in ("sigmoid", "tanh"):
+            for init in ("xavier", "he"):
+                sub = f[(f["activation"] == act) & (f["init"] == init) & (f["layer"] > 0)]
+                if not sub.empty:
+                    m.add_ci(f"{act}_{init}.pre_activation_within_2_fraction",
+                             sub.groupby("seed")["pre_within_2"].mean(), ".3g")
 
     plot = f[f["activation"].isin(PLOTTED)].copy()
     plot["second_moment"] = plot["second_moment"].where(np.isfinite(plot["second_moment"]) &
@@ -127,6 +156,12 @@ def _training(m) -> None:
         row["diverged runs"] = int(grp["diverged"].sum())
         rows.append(row)
     m.table("init_pairing_accuracy", pd.DataFrame(rows))
+    # §7.1's pairings as comparisons at the same seed (same data order; only the init differs)
+    pairs = {(act, a, b): paired_by_seed(final[final["activation"] == act].assign(acc=lambda d: 100 * d["test_accuracy"]),
+                                         "init", "acc", a, b)
+             for act, a, b in PAIRINGS if act in set(final["activation"])}
+    for (act, a, b), d in ms.with_family(pairs, PAIRING_FAMILY).items():
+        m.add_comparison(f"{act}.test_accuracy_pct:{a}-{b}", d, ".2f")
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     sns.heatmap(pd.DataFrame(heat).T[INITS], annot=True, fmt=".1f", cmap="viridis", ax=ax,
                 cbar_kws={"label": "test accuracy % (mean over seeds)"})

@@ -41,6 +41,8 @@ def _overflow(m) -> None:
             r = mod.iloc[0]
             # every finite input of the format is evaluated: an exact count, no sampling
             m.add(f"{dtype}.{act}.nonfinite_output_fraction", float(r["fwd_nonfinite"] / r["inputs"]), ".3g", exact=True)
+            m.add(f"{dtype}.{act}.nonfinite_gradient_fraction", float(r["bwd_nonfinite"] / r["inputs"]), ".3g",
+                  exact=True)
             m.add(f"{dtype}.{act}.nonfinite_outputs", int(r["fwd_nonfinite"]), ",d")
             m.add(f"{dtype}.{act}.nonfinite_gradients", int(r["bwd_nonfinite"]), ",d")
             row = {"activation": pretty(act), "tutorial": TUTORIAL_SAFE.get(act, "–"),
@@ -49,6 +51,11 @@ def _overflow(m) -> None:
                    "module: inf/NaN gradients": _count(r, "bwd_nonfinite")}
             if not man.empty:
                 q = man.iloc[0]
+                # the formula typed from primitives, as the tutorial's own code writes it
+                m.add(f"{dtype}.{act}.manual.nonfinite_output_fraction", float(q["fwd_nonfinite"] / q["inputs"]),
+                      ".3g", exact=True)
+                m.add(f"{dtype}.{act}.manual.nonfinite_gradient_fraction", float(q["bwd_nonfinite"] / q["inputs"]),
+                      ".3g", exact=True)
                 m.add(f"{dtype}.{act}.manual.nonfinite_outputs", int(q["fwd_nonfinite"]), ",d")
                 m.add(f"{dtype}.{act}.manual.nonfinite_gradients", int(q["bwd_nonfinite"]), ",d")
                 row.update({"hand-typed formula: inf/NaN outputs": _count(q, "fwd_nonfinite"),

@@ -53,7 +53,7 @@ def build_mlp(widths: list[int], activation: str, init: str, seed: int) -> nn.Se
 def layer_statistics(model: nn.Sequential, x: torch.Tensor) -> list[dict]:
     """Mean, variance and second moment of the input and of every activation's output."""
     rows = [{"layer": 0, "mean": float(x.mean()), "var": float(x.var()), "second_moment": float((x * x).mean()),
-             "pre_var": math.nan}]
+             "pre_var": math.nan, "pre_within_2": math.nan}]
     pre = None
     for module in model:
         x = module(x)
@@ -61,7 +61,9 @@ def layer_statistics(model: nn.Sequential, x: torch.Tensor) -> list[dict]:
             pre = x
         elif pre is not None:  # the activation after a Linear layer
             rows.append({"layer": len(rows), "mean": float(x.mean()), "var": float(x.var()),
-                         "second_moment": float((x * x).mean()), "pre_var": float(pre.var())})
+                         "second_moment": float((x * x).mean()), "pre_var": float(pre.var()),
+                         # share of pre-activations in (-2, 2), the tutorial's "linear region" of sigmoid
+                         "pre_within_2": float((pre.abs() < 2).float().mean())})
             pre = None
     return rows
 
@@ -77,6 +79,9 @@ def weight_variances(seed: int) -> list[dict]:
     cases = {
         "xavier_uniform.weight_var:100x256": (lambda l: nn.init.xavier_uniform_(l.weight), 100, 256, 1.0),
         "xavier_uniform.weight_var_times_fan_in:square": (lambda l: nn.init.xavier_uniform_(l.weight), 256, 256, 256.0),
+        # the tutorial's own Mistake 2 layers: Var(W)·n_in = 2·n_in/(n_in + n_out), not 1
+        "xavier_uniform.weight_var_times_fan_in:100x256": (lambda l: nn.init.xavier_uniform_(l.weight), 100, 256, 100.0),
+        "xavier_uniform.weight_var_times_fan_in:256x128": (lambda l: nn.init.xavier_uniform_(l.weight), 256, 128, 256.0),
         "kaiming_normal_relu.weight_var_times_fan_in": (
             lambda l: nn.init.kaiming_normal_(l.weight, nonlinearity="relu"), 100, 256, 100.0),
         "kaiming_normal_leaky:0.01.weight_var_times_fan_in": (

@@ -2,13 +2,18 @@
 
 One job per seed trains, for every slope in ``--slopes`` (0 means plain ReLU):
 
-* ``shallow``: the tutorial's Experiment 1 MLP (784-256-128-10), He init;
-* ``deep``: a ``--deep-depth``-layer MLP of width ``--deep-width`` (He init, the init
-  PyTorch's ``kaiming_normal_`` gives for LeakyReLU with that slope),
+* ``shallow``: the tutorial's Experiment 1 MLP (784-256-128-10), He init, every slope in
+  ``--slopes``, ``--train-subset`` rows for ``--epochs`` epochs at ``--lr``;
+* ``deep``: a ``--deep-depth``-layer plain MLP of width ``--deep-width`` (no
+  normalisation, no skip connections; He init, the init PyTorch's ``kaiming_normal_``
+  gives for LeakyReLU with that slope), every slope in ``--deep-slopes``,
+  ``--deep-train-subset`` rows for ``--deep-epochs`` epochs at ``--deep-lr``. The
+  tutorial calls 20 layers "medium" and "> 50 layers" deep, hence 51 Linear layers by
+  default; Adam at 1e-3 makes such a stack oscillate, so it learns at a lower rate,
 
-on an MNIST subset with Adam, and records test accuracy per epoch plus dead units after
-training (over the whole training subset, both definitions of ``actbench.diagnostics``:
-never positive, and |f'| below the threshold for every sample).
+with Adam, and records test accuracy per epoch plus dead units after training (over
+the whole training subset, both definitions of ``actbench.diagnostics``: never
+positive, and |f'| below the threshold for every sample).
 """
 
 from __future__ import annotations
@@ -47,17 +52,25 @@ def build(net: str, slope: float, args, seed: int) -> nn.Sequential:
     return model
 
 
+def settings(net: str, args) -> dict:
+    """Rows, epochs and learning rate of one of the two networks."""
+    if net == "shallow":
+        return {"rows": args.train_subset, "epochs": args.epochs, "lr": args.lr}
+    return {"rows": args.deep_train_subset, "epochs": args.deep_epochs, "lr": args.deep_lr}
+
+
 def part_train(args, seed) -> pd.DataFrame:
-    data = ablation.mnist(args.train_subset, args.test_subset)
     frames = []
-    runs = [(net, s) for net in ("shallow", "deep") for s in args.slopes]
+    runs = [("shallow", s) for s in args.slopes] + [("deep", s) for s in args.deep_slopes]
     for net, slope in tqdm(runs, desc=f"leaky_slope seed {seed}", unit="run", mininterval=2):
+        cfg = settings(net, args)
+        data = ablation.mnist(cfg["rows"], args.test_subset)
         model = build(net, slope, args, seed)
-        result = train.fit(model, data, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, seed=seed)
+        result = train.fit(model, data, epochs=cfg["epochs"], lr=cfg["lr"], batch_size=args.batch_size, seed=seed)
         df = ablation.epoch_rows(result, net=net, slope=slope, seed=seed,
                                  depth=len([m for m in model if isinstance(m, nn.Linear)]),
                                  train_subset=len(data.x_train), test_subset=len(data.x_test),
-                                 lr=args.lr, batch_size=args.batch_size)
+                                 lr=cfg["lr"], batch_size=args.batch_size)
         dead = dict(never_positive_fraction=math.nan, gradient_dead_fraction=math.nan)
         if not result.diverged:
             mon = diagnostics.measure_dead_units(model, data.x_train, threshold=args.dead_threshold)
@@ -88,16 +101,24 @@ def _slope(text: str) -> float:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     ablation.add_job_arguments(p, PARTS, seeds=5)
     p.add_argument("--slopes", nargs="+", type=_slope, default=SLOPES, help="negative slopes (0 = ReLU)")
-    p.add_argument("--deep-depth", type=positive_int, default=20, help="Linear layers of the deep MLP (default 20)")
+    p.add_argument("--epochs", type=positive_int, default=5, help="epochs of the shallow MLP")
+    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate of the shallow MLP")
+    p.add_argument("--train-subset", type=int, default=10000, help="MNIST training rows of the shallow MLP (0 = all)")
+    p.add_argument("--deep-depth", type=positive_int, default=51, help="Linear layers of the deep MLP (default 51)")
     p.add_argument("--deep-width", type=positive_int, default=64, help="width of the deep MLP (default 64)")
-    p.add_argument("--epochs", type=positive_int, default=5)
-    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--deep-slopes", nargs="+", type=_slope, default=[0.01, 0.1, 0.3],
+                   help="negative slopes of the deep MLP (0 = ReLU)")
+    p.add_argument("--deep-epochs", type=positive_int, default=12)
+    p.add_argument("--deep-lr", type=float, default=3e-4, help="Adam learning rate of the deep MLP")
+    p.add_argument("--deep-train-subset", type=int, default=20000, help="MNIST training rows of the deep MLP (0 = all)")
     p.add_argument("--batch-size", type=positive_int, default=128)
-    p.add_argument("--train-subset", type=int, default=10000, help="MNIST training rows (0 = all)")
     p.add_argument("--test-subset", type=int, default=5000, help="MNIST test rows (0 = all)")
     p.add_argument("--dead-threshold", type=float, default=diagnostics.DEFAULT_THRESHOLD,
                    help="|f'(z)| below this for every sample = gradient-dead")
 
 
 def run(args):
+    for name in ("lr", "deep_lr"):
+        if not getattr(args, name) > 0:
+            raise ValueError(f"--{name.replace('_', '-')} must be > 0, got {getattr(args, name)}")
     return ablation.run(args, NAME, KEY, PARTS)

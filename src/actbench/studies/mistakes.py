@@ -6,12 +6,15 @@ Parts:
   [1000, 1001, 1002] in float32, and the §3.4 temperature examples (float64).
 * ``mistake1`` (per seed): the tutorial's 100-256-128-64-10 network with sigmoid vs
   ReLU hidden units. Its 100 inputs are MNIST images averaged down to 10x10 pixels.
-  Train loss per epoch with Adam (lr 1e-3) and with SGD (momentum 0.9, lr 0.01), plus the
-  input-layer gradient at initialisation.
+  Train loss per epoch with three optimisers: plain SGD at lr 1e-3 (``sgd_plain``: the
+  tutorial's own update rule, "Δw = learning_rate × grad ≈ 0.001 × ..."), SGD with
+  momentum 0.9 at lr 0.01 (``sgd``) and Adam at lr 1e-3 (``adam``); plus the input-layer
+  gradient at initialisation.
 * ``mistake2`` (unseeded, ``--mistake2-seeds`` replicates): 100-256-128 ReLU with Xavier
   uniform vs He normal weights (default or zero biases), on 10x10 MNIST or N(0, 1) input;
-  dead units on one batch of 128 (the tutorial's test) at initialisation and after the
-  first Adam step, and gradient-dead units over the whole training subset.
+  at initialisation and after the first Adam step: dead units on one batch of 128 (the
+  tutorial's test: never positive on that batch), and over the whole training subset
+  both never-positive and gradient-dead units (|f'| below the threshold on every row).
 * ``mistake3`` (per seed): a ReLU output on a regression target with negative values vs
   a linear output; two-way softmax + BCE vs one logit + sigmoid + BCE on the circles
   set; sigmoid outputs fed to cross-entropy vs logits on 10x10 MNIST.
@@ -74,16 +77,35 @@ def part_softmax(args, seed) -> pd.DataFrame:
 
 
 # ───────────────────────────── Mistake 1 ─────────────────────────────
+MISTAKE1_OPTIMIZERS = ("sgd_plain", "sgd", "adam")
+
+
+def plain_sgd(params, lr):
+    """w <- w - lr * grad: the update rule the tutorial writes out for Mistake 1."""
+    return torch.optim.SGD(params, lr=lr)
+
+
+def mistake1_optimizer(name: str, args):
+    """(optimizer for train.fit, learning rate) of one of MISTAKE1_OPTIMIZERS."""
+    if name == "sgd_plain":
+        return plain_sgd, args.plain_sgd_lr
+    if name == "sgd":
+        return "sgd", args.sgd_lr  # train.fit's SGD: momentum 0.9
+    if name == "adam":
+        return "adam", args.adam_lr
+    raise ValueError(f"unknown optimizer {name!r}; allowed: {', '.join(MISTAKE1_OPTIMIZERS)}")
+
+
 def part_mistake1(args, seed) -> pd.DataFrame:
     data = ablation.mnist_downsampled(10, args.mistake1_train_subset, args.test_subset)
     frames = []
-    runs = [(a, o) for a in ("sigmoid", "relu") for o in ("adam", "sgd")]
+    runs = [(a, o) for a in ("sigmoid", "relu") for o in MISTAKE1_OPTIMIZERS]
     for act, opt in tqdm(runs, desc=f"mistake1 seed {seed}", unit="run"):
         model = models.mlp([100, 256, 128, 64, 10], act, seed=seed)
         grads = diagnostics.gradient_magnitudes(model, data.x_train[:512], data.y_train[:512], nn.CrossEntropyLoss())
-        lr = args.adam_lr if opt == "adam" else args.sgd_lr
+        optimizer, lr = mistake1_optimizer(opt, args)
         result = train.fit(model, data, epochs=args.mistake1_epochs, lr=lr, batch_size=args.batch_size, seed=seed,
-                           optimizer=opt)
+                           optimizer=optimizer)
         frames.append(ablation.epoch_rows(
             result, mistake="mistake1", quantity="train", activation=act, optimizer=opt, lr=lr, seed=seed,
             input_grad_at_init=float(grads["mean_abs_grad"].iloc[0]),
@@ -126,17 +148,19 @@ def part_mistake2(args, seed) -> pd.DataFrame:
             x_all = torch.randn(len(data.x_train), 100, generator=gen)
         common = {"mistake": "mistake2", "variant": f"relu_{init}", "init": init, "bias": bias, "input": inp,
                   "seed": s}
-        rows.append({**common, "quantity": "dead_unit_pct", "stage": "init",
-                     "value": diagnostics.tutorial_dead_pct(model, xb)})
-        mon = diagnostics.measure_dead_units(model, x_all)
-        rows.append({**common, "quantity": "gradient_dead_pct_full_set", "stage": "init",
-                     "value": 100 * mon.dead_fraction("gradient")})
+        def measure(stage):
+            rows.append({**common, "quantity": "dead_unit_pct", "stage": stage,
+                         "value": diagnostics.tutorial_dead_pct(model, xb)})
+            mon = diagnostics.measure_dead_units(model, x_all, threshold=args.dead_threshold)
+            for quantity, kind in (("never_positive_pct_full_set", "never_positive"),
+                                   ("gradient_dead_pct_full_set", "gradient")):
+                rows.append({**common, "quantity": quantity, "stage": stage, "value": 100 * mon.dead_fraction(kind)})
+        measure("init")
         opt = torch.optim.Adam(model.parameters(), lr=args.adam_lr)
         loss = F.cross_entropy(model(xb), yb)
         loss.backward()
         opt.step()
-        rows.append({**common, "quantity": "dead_unit_pct", "stage": "after_batch:1",
-                     "value": diagnostics.tutorial_dead_pct(model, xb)})
+        measure("after_batch:1")
     return pd.DataFrame(rows)
 
 
@@ -271,16 +295,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=positive_int, default=128)
     p.add_argument("--adam-lr", type=float, default=1e-3)
     p.add_argument("--sgd-lr", type=float, default=1e-2, help="SGD (momentum 0.9) learning rate for Mistake 1")
+    p.add_argument("--plain-sgd-lr", type=float, default=1e-3,
+                   help="plain SGD learning rate for Mistake 1 (the tutorial's Δw = 0.001 × grad)")
     p.add_argument("--mistake1-epochs", type=positive_int, default=10)
     p.add_argument("--mistake1-train-subset", type=int, default=0, help="MNIST rows for Mistakes 1-3 (0 = all)")
     p.add_argument("--test-subset", type=int, default=5000, help="MNIST test rows (0 = all)")
     p.add_argument("--mistake2-seeds", type=positive_int, default=20)
+    p.add_argument("--dead-threshold", type=float, default=diagnostics.DEFAULT_THRESHOLD,
+                   help="Mistake 2: |f'(z)| below this on every row = gradient-dead")
     p.add_argument("--mistake3-epochs", type=positive_int, default=30, help="epochs on the synthetic sets")
     p.add_argument("--mistake3-mnist-epochs", type=positive_int, default=3, help="epochs of the multi-class case")
     p.add_argument("--channels", nargs=4, type=positive_int, default=[8, 16, 32, 64],
                    help="the four CNN blocks' channels for Mistake 5 (trained)")
     p.add_argument("--cnn-epochs", type=positive_int, default=4)
-    p.add_argument("--cnn-train-subset", type=int, default=5000, help="MNIST rows for the Mistake 5 CNNs")
+    p.add_argument("--cnn-train-subset", type=int, default=10000, help="MNIST rows for the Mistake 5 CNNs")
     p.add_argument("--timing-batch", type=positive_int, default=64)
     p.add_argument("--timing-rounds", type=positive_int, default=7)
     p.add_argument("--timing-min-s", type=float, default=0.3)
@@ -288,4 +316,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args):
+    for name in ("adam_lr", "sgd_lr", "plain_sgd_lr"):
+        if not getattr(args, name) > 0:
+            raise ValueError(f"--{name.replace('_', '-')} must be > 0, got {getattr(args, name)}")
     return ablation.run(args, NAME, KEY, PARTS)

@@ -1,15 +1,25 @@
 """Study `prelu_slopes`: the slopes PReLU learns per layer, and learnable Swish's beta.
 
-One job per seed trains two small networks on an MNIST subset:
+One job per seed trains two small networks on MNIST:
 
 * ``cnn``: ``models.cnn`` with ``--channels`` conv blocks and a *per-channel* PReLU (one
-  alpha per channel, as in He et al. 2015), or a learnable-beta Swish per block;
-* ``mlp``: 784 -> ``--mlp-width`` x 3 -> 10 with a per-unit PReLU, or learnable Swish.
+  alpha per channel, as in He et al. 2015), or a learnable-beta Swish per block, on
+  ``--cnn-train-subset`` rows for ``--cnn-epochs`` epochs;
+* ``mlp``: 784 -> ``--mlp-width`` x 3 -> 10 with a per-unit PReLU, or learnable Swish, on
+  ``--train-subset`` rows for ``--epochs`` epochs.
 
-PReLU starts at alpha = 0.25 (PyTorch's default), Swish at beta = 1; Adam, no weight
-decay (decay would pull the slopes towards 0). Rows: every learned alpha/beta after
-training (``value``), its layer and layer position (early/middle/late), and the run's
-final test accuracy.
+PReLU starts at alpha = ``--alpha-init`` (0.25, PyTorch's default and He et al.'s). Swish
+starts at every beta in ``--beta-inits`` (away from 1 on both sides, so that "ends near
+1" cannot be met by a parameter that never moved). Adam without weight decay (decay
+would pull the slopes towards 0); the weights learn at ``--lr`` and the slopes at
+``--param-lr``: Adam moves a parameter by at most about its learning rate per step, so at
+1e-3 a slope can travel only ~0.001 x steps, less than the distances the tutorial's
+ranges ask for within this budget.
+
+Rows: ``final`` -- every learned alpha/beta after training (``value``) with its layer,
+layer position (early/middle/late) and the run's final test accuracy; ``trajectory`` --
+per epoch and layer the median slope and the test accuracy (the report's adequacy
+checks: the parameter moved, it settled, the net learned the task).
 """
 
 from __future__ import annotations
@@ -17,6 +27,7 @@ from __future__ import annotations
 import argparse
 
 import pandas as pd
+import torch
 import torch.nn as nn
 from tqdm import tqdm
 
@@ -24,8 +35,9 @@ from actbench import ablation, activations, models, train
 from actbench.cliutil import positive_int
 
 NAME = "prelu_slopes"
-KEY = ["part", "seed", "net", "activation", "layer", "unit"]
+KEY = ["part", "seed", "quantity", "net", "activation", "init", "layer", "unit", "epoch"]
 ACTIVATIONS = ("prelu", "swish_beta")
+LEARNED = (nn.PReLU, activations.SwishBeta)
 
 
 def position(index: int, count: int) -> str:
@@ -46,55 +58,128 @@ def with_channel_prelu(model: nn.Sequential, init: float = 0.25) -> nn.Sequentia
     return model
 
 
-def build(net: str, act: str, args, seed: int) -> nn.Sequential:
+def build(net: str, act: str, args, seed: int, init: float | None = None) -> nn.Sequential:
+    """The network with its learnable activations at their starting value ``init``
+    (default: ``--alpha-init`` for PReLU, 1 for Swish)."""
     if net == "cnn":
         model = models.cnn(act, channels=args.channels, seed=seed)
     else:
         model = models.mlp([784] + [args.mlp_width] * 3 + [10], act, seed=seed)
-    return with_channel_prelu(model) if act == "prelu" else model
+    if act == "prelu":
+        return with_channel_prelu(model, getattr(args, "alpha_init", 0.25) if init is None else init)
+    if init is not None:
+        with torch.no_grad():
+            for m in model.modules():
+                if isinstance(m, activations.SwishBeta):
+                    m.beta.fill_(init)
+    return model
+
+
+def learned_modules(model: nn.Module) -> list[nn.Module]:
+    return [m for m in model.modules() if isinstance(m, LEARNED)]
+
+
+def _values(m: nn.Module) -> torch.Tensor:
+    return (m.weight if isinstance(m, nn.PReLU) else m.beta.reshape(1)).detach().flatten()
 
 
 def learned_parameters(model: nn.Module) -> list[dict]:
-    mods = [m for m in model.modules() if isinstance(m, (nn.PReLU, activations.SwishBeta))]
+    mods = learned_modules(model)
     rows = []
     for i, m in enumerate(mods):
-        values = (m.weight if isinstance(m, nn.PReLU) else m.beta.reshape(1)).detach().flatten().tolist()
-        for unit, v in enumerate(values):
+        for unit, v in enumerate(_values(m).tolist()):
             rows.append({"layer": i, "layer_position": position(i, len(mods)), "unit": unit, "value": v,
                          "parameter": "alpha" if isinstance(m, nn.PReLU) else "beta"})
     return rows
 
 
+def optimizer_with_param_lr(model: nn.Module, param_lr: float):
+    """Adam with the learnable slopes in their own group at ``param_lr`` (train.fit's
+    callable-optimizer form)."""
+    special = [p for m in learned_modules(model) for p in m.parameters()]
+    ids = {id(p) for p in special}
+    rest = [p for p in model.parameters() if id(p) not in ids]
+
+    def make(params, lr):
+        return torch.optim.Adam([{"params": rest, "lr": lr}, {"params": special, "lr": param_lr}])
+    return make
+
+
+def trajectory(model: nn.Module, record: dict) -> list[dict]:
+    mods = learned_modules(model)
+    return [{"layer": i, "layer_position": position(i, len(mods)), "epoch": int(record["epoch"]),
+             "value": float(_values(m).median()), "test_accuracy": float(record["test_accuracy"])}
+            for i, m in enumerate(mods)]
+
+
+def runs(args) -> list[tuple[str, str, float]]:
+    """(net, activation, initial value) of every run in one job."""
+    out = []
+    for net in ("cnn", "mlp"):
+        out.append((net, "prelu", args.alpha_init))
+        out += [(net, "swish_beta", b) for b in args.beta_inits]
+    return out
+
+
 def part_train(args, seed) -> pd.DataFrame:
-    data = ablation.mnist(args.train_subset, args.test_subset)
     rows = []
-    runs = [(net, act) for net in ("cnn", "mlp") for act in ACTIVATIONS]
-    for net, act in tqdm(runs, desc=f"prelu_slopes seed {seed}", unit="run"):
-        model = build(net, act, args, seed)
-        result = train.fit(model, data, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, seed=seed)
+    for net, act, init in tqdm(runs(args), desc=f"prelu_slopes seed {seed}", unit="run"):
+        rows_n, epochs = ((args.cnn_train_subset, args.cnn_epochs) if net == "cnn"
+                          else (args.train_subset, args.epochs))
+        data = ablation.mnist(rows_n, args.test_subset)
+        model = build(net, act, args, seed, init)
+        path: list[dict] = []
+
+        def record(model, rec, path=path):
+            path.extend(trajectory(model, rec))
+        result = train.fit(model, data, epochs=epochs, lr=args.lr, batch_size=args.batch_size, seed=seed,
+                           optimizer=optimizer_with_param_lr(model, args.param_lr), callbacks=[record])
         final = ablation.final_row(result)
+        common = {"net": net, "activation": act, "init": float(init), "seed": seed, "epochs": epochs,
+                  "train_subset": len(data.x_train), "lr": args.lr, "param_lr": args.param_lr,
+                  "diverged": final["diverged"]}
         for r in learned_parameters(model):
-            rows.append({**r, "net": net, "activation": act, "seed": seed,
-                         "test_accuracy": final["test_accuracy"], "diverged": final["diverged"],
-                         "epochs": args.epochs, "train_subset": len(data.x_train), "lr": args.lr})
+            rows.append({**r, **common, "quantity": "final", "epoch": int(final["epoch"]),
+                         "test_accuracy": final["test_accuracy"]})
+        for r in path:
+            rows.append({**r, **common, "quantity": "trajectory", "unit": -1,
+                         "parameter": "alpha" if act == "prelu" else "beta"})
     return pd.DataFrame(rows)
 
 
 PARTS = {"train": ablation.Part(part_train)}
 
 
+def _start(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number; starting values are numbers > 0") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"starting value {value} is not allowed; use a number > 0")
+    return value
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    ablation.add_job_arguments(p, PARTS, seeds=5)
+    ablation.add_job_arguments(p, PARTS, seeds=4)
     p.add_argument("--channels", nargs="+", type=positive_int, default=[16, 32, 64], help="CNN channels per block")
     p.add_argument("--mlp-width", type=positive_int, default=256)
-    p.add_argument("--epochs", type=positive_int, default=3)
-    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--epochs", type=positive_int, default=5, help="epochs of the MLP")
+    p.add_argument("--train-subset", type=int, default=0, help="MNIST training rows of the MLP (0 = all)")
+    p.add_argument("--cnn-epochs", type=positive_int, default=4)
+    p.add_argument("--cnn-train-subset", type=int, default=10000, help="MNIST training rows of the CNN (0 = all)")
+    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate of the weights")
+    p.add_argument("--param-lr", type=float, default=1e-2, help="Adam learning rate of the PReLU slopes and Swish beta")
+    p.add_argument("--alpha-init", type=_start, default=0.25, help="PReLU's initial slope (PyTorch's default 0.25)")
+    p.add_argument("--beta-inits", nargs="+", type=_start, default=[0.5, 2.0],
+                   help="Swish-beta's starting values (one run each)")
     p.add_argument("--batch-size", type=positive_int, default=128)
-    p.add_argument("--train-subset", type=int, default=5000, help="MNIST training rows (0 = all)")
     p.add_argument("--test-subset", type=int, default=2000, help="MNIST test rows (0 = all)")
 
 
 def run(args):
     if len(args.channels) < 3:
         raise ValueError(f"--channels needs at least 3 blocks (early, middle, late), got {args.channels}")
+    if not args.lr > 0 or not args.param_lr > 0:
+        raise ValueError(f"--lr and --param-lr must be > 0, got {args.lr} and {args.param_lr}")
     return ablation.run(args, NAME, KEY, PARTS)

@@ -97,6 +97,43 @@ def define_env(env):
         return "\n".join(lines) + "\n"
 
     @env.macro
+    def claims_table(*claim_ids: str) -> str:
+        """One comparison table for several claims (issue 15: tables, not runs of boxes):
+        the claim, the tutorial's value, ours (estimate [95 % interval], n) per machine, and a
+        verdict badge that links to the claim's ledger row and shows the reason on hover."""
+        import html
+        import posixpath
+
+        if not claim_ids:
+            raise ValueError("claims_table() needs at least one claim id")
+        # Raw HTML links are not rewritten by MkDocs: point at the built ledger page's URL.
+        directory_urls = env.conf.get("use_directory_urls", True)
+        url = env.page.url if env.page else ""
+        page_dir = url.rstrip("/") if directory_urls else posixpath.dirname(url)
+        ledger = posixpath.relpath("ledger/" if directory_urls else "ledger.html", page_dir or ".")
+        ledger += "/" if directory_urls else ""
+        lines = ["| claim | tutorial | ours: estimate [95 % interval], n | verdict |", "|---|---|---|---|"]
+        for claim_id in claim_ids:
+            rows = by_id.get(claim_id)
+            if rows is None:
+                raise KeyError(f"claim {claim_id!r} is not in the ledger (src/actbench/claims.yaml)")
+            first = rows[0]
+            several = len(rows) > 1
+            ours, badges = [], []
+            for r in rows:
+                measured = r["measured_text"] or ("–" if r["verdict"] == "not testable" else "not measured yet")
+                where = f"{r['hw_id']}: " if several and r["hw_id"] else ""
+                ours.append(_cell(where + measured))
+                badges.append(f'<a class="ledger-verdict" data-verdict="{r["verdict"]}" '
+                              f'href="{ledger}#claim-{claim_id}" title="{html.escape(r["why"], quote=True)}">'
+                              f'{r["verdict"]}{" (a fortiori)" if r.get("a_fortiori") else ""}</a>'
+                              # an inconclusive row is only useful with what would decide it
+                              + (f'<br><small>{html.escape(r["why"])}</small>' if r["verdict"] == "inconclusive" else ""))
+            lines.append(f"| {_cell(first['claim'])} (§{first['section']}) | {_cell(_fmt(first['claimed']))} | "
+                         f"{'<br>'.join(ours)} | {'<br>'.join(badges).replace('|', '&#124;')} |")
+        return "\n".join(lines) + "\n\n<small>Hover over a verdict for the rule's reason; click it for the ledger row.</small>\n"
+
+    @env.macro
     def numci(key: str) -> str:
         """A measured number with its interval: 'estimate [low, high], n = k'."""
         try:

@@ -166,6 +166,26 @@ def test_ledger_page_lists_every_claim_with_its_verdicts(site):
         assert set(verdicts.split(",")) == expected, claim_id
 
 
+def test_claim_tables_link_to_ledger_rows_with_their_verdicts(site):
+    """claims_table(): each badge's link resolves to the claim's row on the built ledger page,
+    and the badge shows a verdict that row has."""
+    ledger = site.site / "ledger" / "index.html"
+    anchors = set(re.findall(r'<tr id="claim-([^"]+)"', ledger.read_text()))
+    verdicts = {}
+    for r in site.claims()["claims"]:
+        verdicts.setdefault(r["id"], set()).add(r["verdict"])
+    badges = 0
+    for page in site.site.rglob("*.html"):
+        for verdict, href, shown in re.findall(
+                r'<a class="ledger-verdict" data-verdict="([^"]+)" href="([^"]+)"[^>]*>([^<]+)</a>', page.read_text()):
+            target, claim_id = href.split("#claim-")
+            assert (page.parent / target / "index.html").resolve() == ledger.resolve(), (page, href)
+            assert claim_id in anchors, (page, claim_id)
+            assert verdict in verdicts[claim_id] and shown.startswith(verdict), (page, claim_id, verdict)
+            badges += 1
+    assert badges >= 20
+
+
 def test_home_page_counts_match_the_ledger(site):
     text = site.page("index.md")
     for verdict, label in [("confirmed", "confirmed"), ("refuted", "refuted"), ("pending", "not measured yet")]:

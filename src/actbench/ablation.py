@@ -33,6 +33,7 @@ import torch.nn.functional as F
 
 from actbench import train
 from actbench.studies import parts as jobs
+from actbench.studies.unit import Param, Study
 
 JOB_PATTERN = re.compile(r"^(?P<part>[a-z0-9_]+?)(?:-seed(?P<seed>\d+))?$")
 
@@ -73,6 +74,27 @@ def add_job_arguments(p: argparse.ArgumentParser, parts: dict[str, Part], seeds:
     here ``--part`` also says what to compute: '<part>-seed<N>' or an unseeded '<part>'."""
     jobs.add_job_arguments(p, seeds)
     p.description = "parts: " + ", ".join(f"{n}-seed<N>" if x.seeded else n for n, x in parts.items())
+
+
+def study(name: str, summary: str, key: list[str], parts: dict[str, Part], seeds: int, quick_seeds: int,
+          params: tuple, custom_run=None, page: str | None = None) -> Study:
+    """The declaration of an ablation study: its parts are its jobs ('<part>-seed<N>' or
+    '<part>'), timing parts run alone, its config lives under ``ablations: <name>:``."""
+    seed_param = Param("seeds", seeds, "seeds of the seeded parts (replicates of the unseeded ones)",
+                       quick=quick_seeds, minimum=2, seeds=True)
+    return Study(
+        name=name, summary=summary, key=key, params=(seed_param, *params),
+        run=custom_run or functools.partial(run, study=name, key=key, parts=parts),
+        section=("ablations", name),
+        jobs=lambda cfg: job_names(parts, cfg["seeds"]),
+        timing=lambda job: parts[parse_job(job, parts)[0]].timing,
+        job_arguments=lambda p: _job_flags(p, parts),
+        report=f"actbench.report.{name}", page=page)
+
+
+def _job_flags(p: argparse.ArgumentParser, parts: dict[str, Part]) -> None:
+    jobs.add_job_flags(p)
+    p.epilog = "parts: " + ", ".join(f"{n}-seed<N>" if x.seeded else n for n, x in parts.items())
 
 
 def _run_part(args, parts: dict[str, Part], part: str, seed: int | None) -> pd.DataFrame:

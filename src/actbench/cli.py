@@ -11,23 +11,19 @@ import json
 import sys
 
 from actbench.cliutil import writable_folder
-from actbench.studies import STUDIES
-
-
-def _study_module(name: str):
-    return importlib.import_module(STUDIES[name])
+from actbench.studies import STUDIES, unit
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="actbench", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in STUDIES:
-        module = _study_module(name)
-        p = sub.add_parser(name, help=(module.__doc__ or "").strip().splitlines()[0])
+        study = unit(name)
+        p = sub.add_parser(name, help=study.summary)
         p.add_argument("--results", default="results", type=writable_folder,
                        help="results folder (default: results)")
-        module.add_arguments(p)
-        p.set_defaults(handler=module.run)
+        study.add_arguments(p)
+        p.set_defaults(handler=study.run)
 
     importlib.import_module("actbench.diagnostics").add_subparser(sub)
     importlib.import_module("actbench.rerun").add_subparser(sub)

@@ -1,8 +1,12 @@
-"""One module per study. Each defines ``NAME``, ``KEY`` (its upsert key),
-``add_arguments(parser)`` and ``run(args) -> Path`` (writes results/<hw_id>/<NAME>.parquet).
-
-The CLI and the docs iterate this table; adding a study is one line here.
+"""One module per study, each declaring ``STUDY`` (an ``actbench.studies.unit.Study``):
+its parameters, jobs, result key, report and page. The CLI, the generated config and
+schema, the Snakemake rules and the report all iterate this table; adding a study is
+one module here plus its docs page (see docs/custom-activation.md, "Add a study").
 """
+
+from __future__ import annotations
+
+import importlib
 
 STUDIES = {
     "shapes": "actbench.studies.shapes",
@@ -23,3 +27,18 @@ STUDIES = {
     "mistakes": "actbench.studies.mistakes",
     "architectures": "actbench.studies.architectures",
 }
+
+
+def unit(name: str):
+    """The declaration (``STUDY``) of one study."""
+    if name not in STUDIES:
+        raise KeyError(f"unknown study {name!r}; studies: {', '.join(STUDIES)}")
+    study = importlib.import_module(STUDIES[name]).STUDY
+    if study.name != name:
+        raise ValueError(f"{STUDIES[name]} declares study {study.name!r}, listed as {name!r}")
+    return study
+
+
+def units() -> dict:
+    """Every study's declaration, in registry order."""
+    return {name: unit(name) for name in STUDIES}

@@ -27,7 +27,7 @@ import torch.nn as nn
 from tqdm import tqdm
 
 from actbench import ablation, diagnostics, models, train
-from actbench.cliutil import positive_int
+from actbench.studies.unit import Param
 
 NAME = "leaky_slope"
 KEY = ["part", "seed", "net", "slope", "epoch"]
@@ -98,27 +98,30 @@ def _slope(text: str) -> float:
     return value
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    ablation.add_job_arguments(p, PARTS, seeds=5)
-    p.add_argument("--slopes", nargs="+", type=_slope, default=SLOPES, help="negative slopes (0 = ReLU)")
-    p.add_argument("--epochs", type=positive_int, default=5, help="epochs of the shallow MLP")
-    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate of the shallow MLP")
-    p.add_argument("--train-subset", type=int, default=10000, help="MNIST training rows of the shallow MLP (0 = all)")
-    p.add_argument("--deep-depth", type=positive_int, default=51, help="Linear layers of the deep MLP (default 51)")
-    p.add_argument("--deep-width", type=positive_int, default=64, help="width of the deep MLP (default 64)")
-    p.add_argument("--deep-slopes", nargs="+", type=_slope, default=[0.01, 0.1, 0.3],
-                   help="negative slopes of the deep MLP (0 = ReLU)")
-    p.add_argument("--deep-epochs", type=positive_int, default=12)
-    p.add_argument("--deep-lr", type=float, default=3e-4, help="Adam learning rate of the deep MLP")
-    p.add_argument("--deep-train-subset", type=int, default=20000, help="MNIST training rows of the deep MLP (0 = all)")
-    p.add_argument("--batch-size", type=positive_int, default=128)
-    p.add_argument("--test-subset", type=int, default=5000, help="MNIST test rows (0 = all)")
-    p.add_argument("--dead-threshold", type=float, default=diagnostics.DEFAULT_THRESHOLD,
-                   help="|f'(z)| below this for every sample = gradient-dead")
+SLOPE = dict(minimum=0, exclusive_maximum=1, unique=True, parse=_slope)
 
-
-def run(args):
-    for name in ("lr", "deep_lr"):
-        if not getattr(args, name) > 0:
-            raise ValueError(f"--{name.replace('_', '-')} must be > 0, got {getattr(args, name)}")
-    return ablation.run(args, NAME, KEY, PARTS)
+STUDY = ablation.study(
+    NAME, "How much LeakyReLU's negative slope matters, in a shallow and in a deep MLP.", KEY, PARTS,
+    seeds=5, quick_seeds=2, page="ablations.md#2-leakyrelus-negative-slope",
+    params=(
+        Param("slopes", SLOPES, "negative slopes of the Experiment 1 MLP (0 = ReLU)", quick=[0.0, 0.01, 0.1, 0.3],
+              **SLOPE),
+        Param("epochs", 5, "epochs of the shallow MLP", quick=2, minimum=1),
+        Param("lr", 1e-3, "Adam learning rate of the shallow MLP", exclusive_minimum=0),
+        Param("train_subset", 10000, "MNIST training rows of the shallow MLP (0 = all)", quick=500, minimum=0),
+        Param("deep_depth", 51, "Linear layers of the deep MLP: the tutorial's 'deep' is > 50 layers (20 is 'medium')",
+              quick=12, minimum=2),
+        Param("deep_width", 64, "width of the deep MLP", quick=16, minimum=1),
+        Param("deep_slopes", [0.01, 0.1, 0.3], "negative slopes of the deep MLP, the ones the tutorial compares",
+              **SLOPE),
+        Param("deep_epochs", 12, "epochs of the deep MLP (a plain 51-layer stack needs ~10 to level off)",
+              quick=2, minimum=1),
+        Param("deep_lr", 3e-4, "Adam learning rate of the deep MLP (1e-3 makes a plain 51-layer stack oscillate)",
+              exclusive_minimum=0),
+        Param("deep_train_subset", 20000, "MNIST training rows of the deep MLP (0 = all)", quick=500, minimum=0),
+        Param("batch_size", 128, "minibatch size", minimum=1),
+        Param("test_subset", 5000, "MNIST test rows (0 = all)", quick=200, minimum=0),
+        Param("dead_threshold", diagnostics.DEFAULT_THRESHOLD,
+              "|f'(z)| below this for every sample = gradient-dead", exclusive_minimum=0, exclusive_maximum=1),
+    ),
+)

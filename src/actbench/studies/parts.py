@@ -35,6 +35,11 @@ def add_job_arguments(p: argparse.ArgumentParser, default_seeds: int) -> None:
     """--seeds, --threads, --part and --merge, shared by every split study."""
     p.add_argument("--seeds", nargs="+", type=int, default=list(range(default_seeds)),
                    help=f"seeds to run (default 0..{default_seeds - 1})")
+    add_job_flags(p)
+
+
+def add_job_flags(p: argparse.ArgumentParser) -> None:
+    """--threads, --part and --merge of a split study (its seeds are one of its parameters)."""
     p.add_argument("--threads", type=positive_int, default=1,
                    help="torch threads (the pipeline passes the rule's `threads`)")
     p.add_argument("--part", default=None, type=part_name,

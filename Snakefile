@@ -13,11 +13,7 @@ validate(config, f"{workflow.basedir}/workflow/schemas/config.schema.yaml")
 
 
 include: "workflow/rules/common.smk"
-include: "workflow/rules/shapes.smk"
-include: "workflow/rules/training.smk"
-include: "workflow/rules/ablations.smk"
-include: "workflow/rules/kernels.smk"
-# report.smk comes last: its inputs are every study listed by the files above.
+include: "workflow/rules/studies.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/notebook.smk"
 

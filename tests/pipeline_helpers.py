@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from actbench.results import is_provenance_column
-from actbench.studies import STUDIES
+from actbench.studies import module_name, study_names, units
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -43,18 +43,13 @@ def snakemake(workdir: Path, *args, check=True, timeout=900, **env_extra) -> sub
 
 
 def study_module(study: str):
-    return importlib.import_module(STUDIES[study]) if study in STUDIES else None
+    return importlib.import_module(module_name(study)) if study in study_names() else None
 
 
 def timing_studies() -> set[str]:
-    """Studies written by a timing rule (one taking every slot, `slots=ALL_SLOTS`): their
-    values are measurements, so two runs agree on rows and keys, not on values."""
-    studies = set()
-    for smk in (ROOT / "workflow" / "rules").glob("*.smk"):
-        for block in re.split(r"^rule ", smk.read_text(), flags=re.M)[1:]:
-            if "slots=ALL_SLOTS" in block:
-                studies.update(re.findall(r'result\("([a-z0-9_]+)"\)', block))
-    return studies
+    """Studies that are one timing job (kernels, ...): their values are measurements, so
+    two runs agree on rows and keys, not on values."""
+    return {name for name, u in units().items() if not u.split and u.timing(name)}
 
 
 def content(df: pd.DataFrame, study: str) -> pd.DataFrame:
@@ -84,7 +79,7 @@ def assert_same_content(actual: pd.DataFrame, expected: pd.DataFrame, study: str
     a, e = content(actual, study), content(expected, study)
     for col in a.columns:
         assert a[col].equals(e[col]), (f"{study}: column {col!r} differs ({what}); if it is a measurement "
-                                       f"that varies between runs, list it in {STUDIES[study]}.TIMING_COLUMNS")
+                                       f"that varies between runs, list it in {module_name(study)}.TIMING_COLUMNS")
 
 
 def files_under(path: Path, skip: tuple[str, ...] = ()) -> dict[str, tuple[int, int]]:
@@ -99,12 +94,6 @@ def files_under(path: Path, skip: tuple[str, ...] = ()) -> dict[str, tuple[int, 
         st = p.lstat()
         out[rel] = (st.st_size, st.st_mtime_ns) if p.is_file() else (-1, 0)
     return out
-
-
-def pipeline_has_rule(name: str) -> bool:
-    """Whether a stage file under workflow/rules/ defines `rule <name>:`."""
-    pattern = re.compile(rf"^rule {re.escape(name)}:", re.M)
-    return any(pattern.search(p.read_text()) for p in (ROOT / "workflow" / "rules").glob("*.smk"))
 
 
 # The slice of the quick configuration the SLURM and fault tests run: one study of each

@@ -72,9 +72,15 @@ def _check(claim: dict, i: int) -> None:
 
 
 def load_claims(text: str | None = None) -> list[dict]:
+    """The ledger: actbench/claims.yaml plus the claims each study declares (``text``:
+    only the claims in that YAML text)."""
     if text is None:
-        text = resources.files("actbench").joinpath("claims.yaml").read_text()
-    claims = yaml.safe_load(text) or []
+        from actbench.studies import units
+
+        claims = yaml.safe_load(resources.files("actbench").joinpath("claims.yaml").read_text()) or []
+        claims += [{"study": u.name, **c} for u in units().values() for c in u.claims]
+    else:
+        claims = yaml.safe_load(text) or []
     seen = set()
     for i, claim in enumerate(claims):
         _check(claim, i)

@@ -11,13 +11,13 @@ import json
 import sys
 
 from actbench.cliutil import writable_folder
-from actbench.studies import STUDIES, unit
+from actbench.studies import study_names, unit
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="actbench", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in STUDIES:
+    for name in study_names():
         study = unit(name)
         p = sub.add_parser(name, help=study.summary)
         p.add_argument("--results", default="results", type=writable_folder,
@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         return importlib.import_module("actbench.gpu_check").main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
-        if args.command in STUDIES:  # a bad ACTBENCH_HW_ID fails now, not after the study has run
+        if args.command in study_names():  # a bad ACTBENCH_HW_ID fails now, not after the study has run
             importlib.import_module("actbench.hardware").hw_id()
         args.handler(args)
     except (ValueError, RuntimeError, KeyError, OSError) as exc:

@@ -1,7 +1,7 @@
 # Helpers shared by all rules.
+import re as _re
 import shlex
 
-from actbench import activations as _registry
 from actbench.hardware import hw_id as _hw_id
 
 RESULTS = config["results_dir"]
@@ -52,29 +52,68 @@ def exclusive_timing_on_cluster():
             r.resources["slurm_extra"] = f"{extra} --exclusive".strip()
 
 
-def _check_activations(section):
-    names = config[section].get("activations", [])
-    for name in names:
-        try:
-            _registry.get(name)
-        except _registry.UnknownActivationError as exc:
-            raise ValueError(f"config {section}.activations: {exc}") from None
-
-
-def activation_args(section):
-    """--activations a b c, or nothing (meaning every elementwise entry)."""
-    _check_activations(section)
-    names = config[section].get("activations", [])
-    return ("--activations " + " ".join(shlex.quote(n) for n in names)) if names else ""
-
-
 def result(study):
     return f"{RESULTS}/{HW}/{study}.parquet"
 
 
-# Each stage file (shapes.smk, kernels.smk, ...) appends the studies it produces.
-STUDY_NAMES = []
+# ── studies: everything below derives from the declarations (actbench.studies.unit) ──
+from actbench.studies import units as _units
+
+UNITS = _units()
+PARTS = f"{RESULTS}/{HW}/parts"
+
+
+def study_config(name):
+    """The study's config section (e.g. config["ablations"]["leaky_slope"])."""
+    section = config
+    for key in UNITS[name].config_path:
+        section = section[key]
+    return section
+
+
+def check_study_config(name):
+    """Every value goes through the study's own command-line converter now, so a bad
+    activation name or an out-of-range value stops the dry run with the CLI's message."""
+    study, section = UNITS[name], study_config(name)
+    where = ".".join(study.config_path)
+    for p in study.config_params:
+        values = section[p.name] if isinstance(section[p.name], list) else [section[p.name]]
+        for value in values:
+            if value is None:
+                continue
+            try:
+                p.convert(str(value).lower() if isinstance(value, bool) else str(value))
+            except Exception as exc:  # argparse.ArgumentTypeError, ValueError
+                raise ValueError(f"config {where}.{p.name}: {exc}") from None
+
+
+for _name in UNITS:
+    check_study_config(_name)
+
+
+def study_jobs(name):
+    return UNITS[name].job_names(study_config(name))
+
+
+def study_flags(name):
+    return UNITS[name].flags(study_config(name))
+
+
+def any_of(names):
+    names = sorted(set(names))
+    return "|".join(_re.escape(n) for n in names) if names else "(?!)"
+
+
+SPLIT = [n for n, u in UNITS.items() if u.split]
+SINGLE = [n for n, u in UNITS.items() if not u.split and not u.timing(n)]
+SINGLE_TIMING = [n for n, u in UNITS.items() if not u.split and u.timing(n)]
+PART_JOBS = {n: [j for j in study_jobs(n) if not UNITS[n].timing(j)] for n in SPLIT}
+TIMING_JOBS = {n: [j for j in study_jobs(n) if UNITS[n].timing(j)] for n in SPLIT}
+_clash = {j for js in PART_JOBS.values() for j in js} & {j for js in TIMING_JOBS.values() for j in js}
+if _clash:  # the two part rules are told apart by the job name alone
+    raise ValueError(f"job names used both for timing and non-timing jobs: {sorted(_clash)}")
+
 
 
 def study_outputs():
-    return [result(s) for s in STUDY_NAMES]
+    return [result(s) for s in UNITS]

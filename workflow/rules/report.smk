@@ -8,6 +8,7 @@ REPORT_OUTPUTS = ["docs/generated/numbers.json", "docs/generated/claims.json"]
 _SRC = f"{workflow.basedir}/src/actbench"
 REPORT_CODE = sorted(
     _glob.glob(f"{_SRC}/report/*.py")
+    + _glob.glob(f"{_SRC}/studies/*.py")  # a study may declare its claims and its report itself
     + [f"{_SRC}/{name}" for name in ("claims.py", "claims.yaml", "verdicts.py", "measurement.py", "stats.py",
                                      "tutorial.py", "tutorial_outline.yaml")]
 )

@@ -1,6 +1,6 @@
 """Report step: results/ -> docs/generated/ (figures, Markdown tables, numbers.json, claims.json).
 
-Cheap by design: no training, no timing. Each module in REPORTS has
+Cheap by design: no training, no timing. Each module in report_modules() has
 ``build(results_dir, out_dir, book)`` and skips quietly when its study has no results
 yet (so a partial pipeline still renders); numbers it records go to numbers.json,
 which the docs read through mkdocs-macros.
@@ -15,19 +15,15 @@ from pathlib import Path
 from actbench.report.numbers import NumberBook, json_safe
 from actbench.results import ResultsError, atomic_write_text, hardware_ids
 
-REPORTS = [
-    "actbench.report.shapes",
-    "actbench.report.machines",
-    "actbench.report.training",
-    "actbench.report.dead_units",
-    "actbench.report.necessity",
-    "actbench.report.kernels",
-    "actbench.report.kernel_cost",
-    "actbench.report.training_step",
-    "actbench.report.ablations",
-    "actbench.report.ledger",
-    "actbench.report.ledger_table",  # after the ledger: renders its claims.json
-]
+def report_modules() -> list:
+    """The machines table, then each study's report module in study order (one module may
+    render several studies: training renders exp1_mnist and gradient_flow), then the
+    ledger, which reads every number the others recorded."""
+    from actbench.studies import units
+
+    studies = [u.report for u in units().values() if u.report]
+    return ["actbench.report.machines", *dict.fromkeys(studies),
+            "actbench.report.ledger", "actbench.report.ledger_table"]  # the table renders claims.json
 
 
 def run(args) -> None:
@@ -42,8 +38,9 @@ def run(args) -> None:
         )
     out_dir.mkdir(parents=True, exist_ok=True)
     book = NumberBook(hw_filter=args.hw)
-    for name in REPORTS:
-        importlib.import_module(name).build(results_dir, out_dir, book)
+    for name in report_modules():
+        build = name if callable(name) else importlib.import_module(name).build
+        build(results_dir, out_dir, book)
     atomic_write_text(out_dir / "numbers.json",
                       json.dumps(json_safe(book.as_dict()), indent=1, sort_keys=True, allow_nan=False))
     print(f"report: {len(book)} numbers, machines: {', '.join(book.machines) or 'none'} -> {out_dir}")

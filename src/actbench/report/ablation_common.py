@@ -1,4 +1,4 @@
-"""Helpers shared by the ablation report modules (report/ablations.py lists them).
+"""Helpers shared by the ablation report modules (each study declares its own module).
 
 Conventions, the same as the training reports:
 

@@ -1,44 +1,53 @@
-"""One module per study, each declaring ``STUDY`` (an ``actbench.studies.unit.Study``):
-its parameters, jobs, result key, report and page. The CLI, the generated config and
-schema, the Snakemake rules and the report all iterate this table; adding a study is
-one module here plus its docs page (see docs/custom-activation.md, "Add a study").
+"""The studies: every module in this package that declares ``STUDY`` (an
+``actbench.studies.unit.Study``: its parameters, jobs, result key, report, claims and
+page). The CLI, the generated config and schema, the Snakemake rules, the report and
+the ledger all iterate ``units()``; adding a study is one new module here plus its docs
+page, nothing else (docs/custom-activation.md, "Add a study").
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
+import pkgutil
 
-STUDIES = {
-    "shapes": "actbench.studies.shapes",
-    "kernels": "actbench.studies.kernels",
-    "kernel_cost": "actbench.studies.kernel_cost",
-    "training_step": "actbench.studies.training_step",
-    "exp1_mnist": "actbench.studies.exp1_mnist",
-    "gradient_flow": "actbench.studies.gradient_flow",
-    "dead_units": "actbench.studies.dead_units",
-    "necessity": "actbench.studies.necessity",
-    "init_pairing": "actbench.studies.init_pairing",
-    "leaky_slope": "actbench.studies.leaky_slope",
-    "gelu_approx": "actbench.studies.gelu_approx",
-    "selu_norm": "actbench.studies.selu_norm",
-    "prelu_slopes": "actbench.studies.prelu_slopes",
-    "sparsity": "actbench.studies.sparsity",
-    "precision": "actbench.studies.precision",
-    "mistakes": "actbench.studies.mistakes",
-    "architectures": "actbench.studies.architectures",
-}
+# Modules of this package that are plumbing, not studies (no STUDY); skipped without importing.
+_HELPERS = {"unit", "generate", "parts", "plateau"}
+
+
+@functools.lru_cache(maxsize=1)
+def _discover() -> dict[str, str]:
+    found = {}
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if info.name in _HELPERS or info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        study = getattr(module, "STUDY", None)
+        if study is None:
+            raise ImportError(f"{module.__name__} declares no STUDY; a module in actbench/studies/ is a study "
+                              f"(or add it to the helpers list in {__name__})")
+        if study.name != info.name:
+            raise ValueError(f"{module.__name__} declares study {study.name!r}; name it after its module")
+        found[info.name] = module.__name__
+    return found
+
+
+def study_names() -> list[str]:
+    """Every study's name, alphabetical (the order of the config and the report)."""
+    return list(_discover())
+
+
+def module_name(name: str) -> str:
+    return _discover()[name]
 
 
 def unit(name: str):
     """The declaration (``STUDY``) of one study."""
-    if name not in STUDIES:
-        raise KeyError(f"unknown study {name!r}; studies: {', '.join(STUDIES)}")
-    study = importlib.import_module(STUDIES[name]).STUDY
-    if study.name != name:
-        raise ValueError(f"{STUDIES[name]} declares study {study.name!r}, listed as {name!r}")
-    return study
+    if name not in _discover():
+        raise KeyError(f"unknown study {name!r}; studies: {', '.join(_discover())}")
+    return importlib.import_module(_discover()[name]).STUDY
 
 
 def units() -> dict:
-    """Every study's declaration, in registry order."""
-    return {name: unit(name) for name in STUDIES}
+    """Every study's declaration, by name (alphabetical: the order of config and report)."""
+    return {name: unit(name) for name in _discover()}

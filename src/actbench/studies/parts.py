@@ -5,7 +5,7 @@ provenance); a cheap merge step concatenates the parts the pipeline names into
 ``results/<hw_id>/<study>.parquet``. Run by hand without ``--part``, a study upserts its
 rows straight into the study file instead.
 
-Not a study itself (it is not listed in ``STUDIES``).
+Not a study itself (it declares no ``STUDY``).
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ A net is *adequate* when both hold. Training stops at the first epoch (at least
 net trains, not what a trained net looks like); a net below the
 threshold is given up once it has gained less than ``min_delta`` over ``give_up`` epochs
 (it is inadequate either way; ``give_up=None`` never gives up); otherwise it runs
-``max_epochs``. Not a study itself (it is not listed in ``STUDIES``).
+``max_epochs``. Not a study itself (it declares no ``STUDY``).
 """
 
 from __future__ import annotations

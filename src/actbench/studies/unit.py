@@ -10,7 +10,7 @@ Each study module defines ``STUDY = Study(...)``. Everything else is derived fro
   all written by ``python -m actbench.studies.generate`` (a test checks that the
   committed files equal the generated ones);
 * the Snakemake jobs (``workflow/rules/studies.smk``: four generic rules) from ``jobs``;
-* the report's list of modules (``actbench.report.REPORTS``) from ``report``.
+* the report's list of modules (``actbench.report.report_modules``) from ``report``.
 
 A parameter's value in the config is the value of its command-line flag, so the
 pipeline passes ``--name value`` for every parameter, and a by-hand run without flags
@@ -193,8 +193,10 @@ class Study:
     one job overrides (e.g. ``{"activations": ["relu"], "seeds": [0]}`` for job
     ``relu-s0``): the pipeline passes every parameter plus ``--part JOB``, and
     ``Study.for_job(args)`` narrows ``args`` to that job (the study's ``run`` calls it).
-    ``report`` is the report module that renders the study; ``page`` the docs page (and
-    anchor) that discusses it.
+    ``report`` is the report module that renders the study (its ``build(results_dir,
+    out_dir, book)``), or that function itself; ``claims`` are ledger entries in the
+    format of ``actbench/claims.yaml`` (``study`` defaults to this one) added to that
+    file's; ``page`` is the docs page (and anchor) that discusses the study.
     """
 
     name: str
@@ -206,7 +208,8 @@ class Study:
     jobs: Callable[[dict], list[str]] | None = None
     timing: Callable[[str], bool] = lambda job: False
     job_options: Callable[[str, argparse.Namespace], dict] | None = None
-    report: str | None = None
+    report: str | Callable | None = None
+    claims: tuple[dict, ...] = ()
     page: str | None = None
     job_arguments: Callable[[argparse.ArgumentParser], None] | None = None
 

@@ -77,11 +77,11 @@ def add_job_arguments(p: argparse.ArgumentParser, parts: dict[str, Part], seeds:
 
 
 def study(name: str, summary: str, key: list[str], parts: dict[str, Part], seeds: int, quick_seeds: int,
-          params: tuple, custom_run=None, page: str | None = None) -> Study:
+          params: tuple, custom_run=None, page: str | None = None,
+          seeds_help: str = "seeds of the seeded parts (replicates of the unseeded ones)") -> Study:
     """The declaration of an ablation study: its parts are its jobs ('<part>-seed<N>' or
     '<part>'), timing parts run alone, its config lives under ``ablations: <name>:``."""
-    seed_param = Param("seeds", seeds, "seeds of the seeded parts (replicates of the unseeded ones)",
-                       quick=quick_seeds, minimum=2, seeds=True)
+    seed_param = Param("seeds", seeds, seeds_help, quick=quick_seeds, minimum=2, seeds=True)
     return Study(
         name=name, summary=summary, key=key, params=(seed_param, *params),
         run=custom_run or functools.partial(run, study=name, key=key, parts=parts),

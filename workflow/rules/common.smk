@@ -4,6 +4,31 @@ import shlex
 
 from actbench.hardware import hw_id as _hw_id
 
+def refuse_duplicate_keys(paths):
+    """A key written twice in a YAML config keeps only its last value, silently: refuse it."""
+    import yaml
+
+    class Strict(yaml.SafeLoader):
+        pass
+
+    def mapping(loader, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = loader.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise ValueError(f"config file {path}: key {key!r} appears twice (line {key_node.start_mark.line + 1}); "
+                                 "YAML would keep only the last value: remove one")
+            seen.add(key)
+        return loader.construct_mapping(node, deep)
+
+    Strict.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+    for path in paths:
+        with open(path) as f:
+            yaml.load(f, Loader=Strict)
+
+
+refuse_duplicate_keys(workflow.configfiles)
+
 RESULTS = config["results_dir"]
 # Locally, results of this machine go to results/<HW>/, with the id computed here, where
 # the jobs run. On a cluster (`cluster: true`, set by workflow/profiles/slurm) Snakemake

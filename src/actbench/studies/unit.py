@@ -53,6 +53,7 @@ class Param:
     exclusive_maximum: float | None = None
     choices: tuple | None = None
     min_items: int | None = None
+    max_items: int | None = None
     unique: bool = False
     nullable: bool = False
     seeds: bool = False
@@ -92,12 +93,15 @@ class Param:
                   f"> {self.exclusive_minimum:g}" if self.exclusive_minimum is not None else "",
                   f"≤ {self.maximum:g}" if self.maximum is not None else "",
                   f"< {self.exclusive_maximum:g}" if self.exclusive_maximum is not None else ""]
-        return " ".join([words] + [b for b in bounds if b])
+        return " ".join([words, " and ".join(b for b in bounds if b)]).strip()
 
     def convert(self, text: str) -> Any:
         """argparse type of one value: convert and check the bounds, or say what is allowed."""
-        if self.parse is not None:
-            return self.parse(text)
+        if self.parse is not None:  # the converter's own message; the bounds still hold
+            value = self.parse(text)
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and not self.accepts(value):
+                raise argparse.ArgumentTypeError(f"{value!r} is not allowed; expected {self.allowed()}")
+            return value
         t = self.item_type
         try:
             if t is bool:
@@ -139,7 +143,7 @@ class Param:
                           help=f"{self.help} (seed numbers; default 0..{self.default - 1})")
             kwargs["type"] = Param("seed", 0, "", minimum=0).convert
         elif self.many:
-            kwargs.update(nargs="*" if self.min_items == 0 else "+", default=list(self.default))
+            kwargs.update(nargs="*" if self.min_items == 0 else "+", default=list(self.default), action=_counted(self))
         else:
             kwargs["default"] = self.default
         if not self.seeds:
@@ -155,6 +159,8 @@ class Param:
                 items = out
                 out = {"type": "array", "items": items}
                 out["minItems"] = 1 if self.min_items is None else self.min_items
+                if self.max_items is not None:
+                    out["maxItems"] = self.max_items
                 if self.unique:
                     out["uniqueItems"] = True
         if self.nullable:
@@ -162,6 +168,22 @@ class Param:
         out.update(self.schema_extra)
         out["description"] = self.help
         return out
+
+
+def _counted(p: Param):
+    """argparse action for a list parameter: refuses too few or too many values."""
+    low, high = p.min_items or 1, p.max_items
+
+    class Counted(argparse.Action):
+        def __call__(self, parser, namespace, values, option_string=None):
+            if len(values) < low or (high is not None and len(values) > high):
+                want = f"exactly {low}" if low == high else f"at least {low}" if high is None else f"{low} to {high}"
+                parser.error(f"argument {p.flag}: {len(values)} values given; expected {want}")
+            setattr(namespace, self.dest, values)
+
+    if p.min_items == 0:
+        low = 0
+    return Counted
 
 
 def _scalar_schema(p: Param) -> dict:

@@ -28,7 +28,8 @@ import torch.nn as nn
 from tqdm import tqdm
 
 from actbench import ablation, models, text_corpus, tiny_lm, toy_gan, train
-from actbench.cliutil import activation_list, positive_int
+from actbench.cliutil import activation_list
+from actbench.studies.unit import Param
 
 NAME = "architectures"
 KEY = ["part", "seed", "activation", "repeat", "epoch", "step"]
@@ -120,43 +121,60 @@ PARTS = {
 
 
 def _lm_kind(text: str) -> str:
+    """A feed-forward kind: an elementwise registry name, or a gated kind (swiglu)."""
     if text in tiny_lm.GATED:
         return text
-    return activation_list(text)
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    ablation.add_job_arguments(p, PARTS, seeds=5)
-    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate of the CNN")
-    p.add_argument("--batch-size", type=positive_int, default=128)
-    p.add_argument("--test-subset", type=int, default=5000, help="MNIST test rows (0 = all)")
-    p.add_argument("--cnn-activations", nargs="+", type=activation_list, default=CNN_ACTIVATIONS)
-    p.add_argument("--cnn-channels", nargs="+", type=positive_int, default=[16, 32, 64])
-    p.add_argument("--cnn-norm", choices=["batchnorm", "none"], default="batchnorm",
-                   help="normalisation between each convolution and its activation (default batchnorm)")
-    p.add_argument("--cnn-epochs", type=positive_int, default=3)
-    p.add_argument("--cnn-train-subset", type=int, default=5000)
-    p.add_argument("--lm-activations", nargs="+", type=_lm_kind, default=LM_KINDS,
-                   help="feed-forward kinds: registry names or swiglu")
-    p.add_argument("--lm-d-model", type=positive_int, default=64)
-    p.add_argument("--lm-heads", type=positive_int, default=4)
-    p.add_argument("--lm-layers", type=positive_int, default=2)
-    p.add_argument("--lm-hidden", type=positive_int, default=256, help="FFN width of the ungated kinds")
-    p.add_argument("--lm-context", type=positive_int, default=64)
-    p.add_argument("--lm-batch", type=positive_int, default=32)
-    p.add_argument("--lm-steps", type=positive_int, default=400)
-    p.add_argument("--lm-lr", type=float, default=3e-3)
-    p.add_argument("--lm-eval-every", type=positive_int, default=100)
-    p.add_argument("--lm-eval-windows", type=positive_int, default=512)
-    p.add_argument("--lm-val-fraction", type=float, default=0.1)
-    p.add_argument("--rnn-hidden", type=positive_int, default=64)
-    p.add_argument("--rnn-lr", type=float, default=3e-3, help="Adam learning rate of the RNN")
-    p.add_argument("--rnn-epochs", type=positive_int, default=8)
-    p.add_argument("--rnn-train-subset", type=int, default=10000)
-    p.add_argument("--gan-steps", type=positive_int, default=1500)
-    p.add_argument("--gan-hidden", type=positive_int, default=128)
-    p.add_argument("--gan-repeats", type=positive_int, default=3, help="GANs per seed job")
+    try:
+        return activation_list(text)
+    except argparse.ArgumentTypeError as exc:
+        raise argparse.ArgumentTypeError(f"{exc} (or a gated kind: {', '.join(tiny_lm.GATED)})") from None
 
 
 def run(args):
+    """Check what one flag's declaration cannot (heads against model width) before any job starts."""
+    if args.lm_d_model % args.lm_heads:
+        raise ValueError(f"--lm-heads {args.lm_heads} is not allowed with --lm-d-model {args.lm_d_model}: "
+                         "the number of heads must divide the model width")
     return ablation.run(args, NAME, KEY, PARTS)
+
+
+STUDY = ablation.study(
+    NAME, "Small proxies for the tutorial's advice by architecture (§4.1): a CNN, a tiny transformer language "
+    "model, an RNN and a toy GAN, each with the activations the advice compares.", KEY, PARTS,
+    seeds=5, quick_seeds=2, page="ablations.md#9-which-activation-for-which-architecture", custom_run=run,
+    params=(
+        Param("lr", 1e-3, "Adam learning rate of the CNN", exclusive_minimum=0),
+        Param("batch_size", 128, "minibatch size of the CNN and the RNN", minimum=1),
+        Param("test_subset", 5000, "MNIST test rows of the CNN and the RNN (0 = all)", quick=200, minimum=0),
+        Param("cnn_activations", CNN_ACTIVATIONS, "activations of the CNN", quick=["relu", "gelu", "silu", "mish"],
+              unique=True, parse=activation_list),
+        Param("cnn_channels", [16, 32, 64], "CNN channels per block", quick=[4, 8, 8], minimum=1),
+        Param("cnn_norm", "batchnorm", "normalisation between each convolution and its activation (batchnorm: "
+              "conv -> BatchNorm -> activation)", choices=("batchnorm", "none")),
+        Param("cnn_epochs", 3, "epochs of the CNN", quick=1, minimum=1),
+        Param("cnn_train_subset", 5000, "MNIST training rows of the CNN (0 = all)", quick=300, minimum=0),
+        Param("lm_activations", LM_KINDS, "feed-forward kinds of the language model: registry names or swiglu",
+              unique=True, parse=_lm_kind),
+        Param("lm_d_model", 64, "model width of the language model (a multiple of --lm-heads)", quick=16, minimum=1),
+        Param("lm_heads", 4, "attention heads of the language model (must divide --lm-d-model)", quick=2, minimum=1),
+        Param("lm_layers", 2, "transformer blocks of the language model", quick=1, minimum=1),
+        Param("lm_hidden", 256, "FFN width of the ungated kinds (SwiGLU gets the width of equal parameter count)",
+              quick=32, minimum=1),
+        Param("lm_context", 64, "context length of the language model, in bytes", quick=16, minimum=2),
+        Param("lm_batch", 32, "windows per training step of the language model", quick=8, minimum=1),
+        Param("lm_steps", 400, "training steps of the language model", quick=10, minimum=1),
+        Param("lm_lr", 3e-3, "peak Adam learning rate of the language model (warm-up, then cosine decay)",
+              exclusive_minimum=0),
+        Param("lm_eval_every", 100, "steps between validation losses", quick=5, minimum=1),
+        Param("lm_eval_windows", 512, "validation windows per evaluation", quick=32, minimum=1),
+        Param("lm_val_fraction", 0.1, "share of each corpus file held out for validation (its end)",
+              exclusive_minimum=0, exclusive_maximum=1),
+        Param("rnn_hidden", 64, "hidden units of the Elman RNN", quick=16, minimum=1),
+        Param("rnn_lr", 3e-3, "Adam learning rate of the RNN", exclusive_minimum=0),
+        Param("rnn_epochs", 8, "epochs of the RNN", quick=1, minimum=1),
+        Param("rnn_train_subset", 10000, "MNIST training rows of the RNN (0 = all)", quick=300, minimum=0),
+        Param("gan_steps", 1500, "training steps of each toy GAN", quick=30, minimum=1),
+        Param("gan_hidden", 128, "hidden width of the GAN's generator and discriminator", quick=16, minimum=1),
+        Param("gan_repeats", 3, "GANs per seed job (they are cheap and noisy)", quick=1, minimum=1),
+    ),
+)

@@ -11,8 +11,6 @@
 
 from __future__ import annotations
 
-import argparse
-
 import pandas as pd
 import torch
 import torch.nn as nn
@@ -20,7 +18,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from actbench import ablation, models, train
-from actbench.cliutil import positive_int
+from actbench.studies.unit import Param
 
 NAME = "gelu_approx"
 KEY = ["part", "seed", "quantity", "dtype", "activation", "epoch", "round", "x_at"]
@@ -125,22 +123,22 @@ PARTS = {
 }
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    ablation.add_job_arguments(p, PARTS, seeds=5)
-    p.add_argument("--grid-limit", type=float, default=10.0, help="grid covers [-L, L] (default 10)")
-    p.add_argument("--points", type=positive_int, default=2_000_001, help="float64/float32 grid points")
-    p.add_argument("--epochs", type=positive_int, default=5)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--batch-size", type=positive_int, default=128)
-    p.add_argument("--train-subset", type=int, default=10000, help="MNIST training rows (0 = all)")
-    p.add_argument("--test-subset", type=int, default=5000, help="MNIST test rows (0 = all)")
-    p.add_argument("--timing-numel", type=positive_int, default=1 << 20, help="elements of the timed tensor")
-    p.add_argument("--timing-rounds", type=positive_int, default=15, help="interleaved timing rounds")
-    p.add_argument("--timing-min-s", type=float, default=0.2, help="minimum seconds per measurement")
-    p.add_argument("--timing-threads", type=positive_int, default=1, help="threads for the timing part")
-
-
-def run(args):
-    if args.grid_limit <= 0:
-        raise ValueError(f"--grid-limit must be > 0, got {args.grid_limit}")
-    return ablation.run(args, NAME, KEY, PARTS)
+STUDY = ablation.study(
+    NAME, "Exact (erf) GELU versus its tanh approximation: how far apart they are on a dense grid and on every "
+    "16-bit input, MNIST training with each, and their speed.", KEY, PARTS,
+    seeds=5, quick_seeds=2, page="ablations.md#3-gelu-exact-or-tanh-approximation",
+    params=(
+        Param("grid_limit", 10.0, "the float64/float32 grid and the 16-bit inputs cover [-grid_limit, grid_limit]",
+              exclusive_minimum=0),
+        Param("points", 2_000_001, "float64/float32 grid points", quick=20001, minimum=3),
+        Param("epochs", 5, "training epochs of the Experiment 1 MLP", quick=1, minimum=1),
+        Param("lr", 1e-3, "Adam learning rate", exclusive_minimum=0),
+        Param("batch_size", 128, "minibatch size", minimum=1),
+        Param("train_subset", 10000, "MNIST training rows (0 = all)", quick=500, minimum=0),
+        Param("test_subset", 5000, "MNIST test rows (0 = all)", quick=200, minimum=0),
+        Param("timing_numel", 1 << 20, "elements of the timed float32 tensor", quick=65536, minimum=1),
+        Param("timing_rounds", 15, "interleaved timing rounds (at least 2 for an interval)", quick=3, minimum=2),
+        Param("timing_min_s", 0.2, "minimum seconds per measurement", quick=0.02, exclusive_minimum=0),
+        Param("timing_threads", 1, "torch threads of the timing part", minimum=1),
+    ),
+)

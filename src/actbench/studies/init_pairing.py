@@ -18,7 +18,6 @@ Init schemes: ``xavier`` (uniform, Var = 2/(fan_in+fan_out)), ``he`` (normal, 2/
 
 from __future__ import annotations
 
-import argparse
 import math
 
 import pandas as pd
@@ -27,7 +26,8 @@ import torch.nn as nn
 from tqdm import tqdm
 
 from actbench import ablation, activations, models, train
-from actbench.cliutil import activation_list, positive_int
+from actbench.cliutil import activation_list
+from actbench.studies.unit import Param
 
 NAME = "init_pairing"
 KEY = ["part", "seed", "quantity", "activation", "init", "layer", "epoch"]
@@ -156,24 +156,26 @@ PARTS = {
 }
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    ablation.add_job_arguments(p, PARTS, seeds=3)
-    p.add_argument("--stat-seeds", type=positive_int, default=10, help="replicates of the forward statistics")
-    p.add_argument("--stat-activations", nargs="+", type=activation_list, default=None,
-                   help="activations for the forward statistics (default: every elementwise entry)")
-    p.add_argument("--depth", type=positive_int, default=20, help="layers in the forward statistics (default 20)")
-    p.add_argument("--width", type=positive_int, default=256, help="width of those layers (default 256)")
-    p.add_argument("--samples", type=positive_int, default=1024, help="input samples N(0, 1) (default 1024)")
-    p.add_argument("--activations", nargs="+", type=activation_list, default=TRAIN_ACTIVATIONS,
-                   help="activations trained on MNIST")
-    p.add_argument("--train-depth", type=positive_int, default=6, help="hidden layers of the trained MLP")
-    p.add_argument("--train-width", type=positive_int, default=128, help="width of the trained MLP")
-    p.add_argument("--epochs", type=positive_int, default=5)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--batch-size", type=positive_int, default=128)
-    p.add_argument("--train-subset", type=int, default=5000, help="MNIST training rows (0 = all 60000)")
-    p.add_argument("--test-subset", type=int, default=2000, help="MNIST test rows (0 = all 10000)")
-
-
-def run(args):
-    return ablation.run(args, NAME, KEY, PARTS)
+STUDY = ablation.study(
+    NAME, "Whether each activation needs its own weight initialisation: signal statistics through a deep "
+    "stack at initialisation, and MNIST training with every init.", KEY, PARTS,
+    seeds=3, quick_seeds=2, page="ablations.md#1-initialisation-has-to-fit-the-activation",
+    params=(
+        Param("stat_seeds", 10, "replicates of the forward statistics at initialisation", quick=2, minimum=2),
+        Param("stat_activations", [], "activations of the forward statistics (empty: every elementwise registry "
+              "entry)", quick=["relu", "gelu", "tanh", "sigmoid", "selu", "leaky_relu"], min_items=0, unique=True,
+              parse=activation_list),
+        Param("depth", 20, "layers of the forward statistics", minimum=1),
+        Param("width", 256, "width of those layers", quick=32, minimum=1),
+        Param("samples", 1024, "input samples N(0, 1) of the forward statistics", quick=256, minimum=2),
+        Param("activations", TRAIN_ACTIVATIONS, "activations trained on MNIST (each with every init)",
+              quick=["relu", "tanh", "sigmoid"], unique=True, parse=activation_list),
+        Param("train_depth", 6, "hidden layers of the trained MLP", quick=3, minimum=1),
+        Param("train_width", 128, "width of the trained MLP", quick=32, minimum=1),
+        Param("epochs", 5, "training epochs", quick=1, minimum=1),
+        Param("lr", 1e-3, "Adam learning rate", exclusive_minimum=0),
+        Param("batch_size", 128, "minibatch size", minimum=1),
+        Param("train_subset", 5000, "MNIST training rows (0 = all 60000)", quick=500, minimum=0),
+        Param("test_subset", 2000, "MNIST test rows (0 = all 10000)", quick=200, minimum=0),
+    ),
+)

@@ -26,8 +26,6 @@ Parts:
 
 from __future__ import annotations
 
-import argparse
-
 import pandas as pd
 import torch
 import torch.nn as nn
@@ -35,7 +33,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from actbench import ablation, diagnostics, models, train
-from actbench.cliutil import positive_int
+from actbench.studies.unit import Param
 
 NAME = "mistakes"
 KEY = ["part", "seed", "mistake", "quantity", "variant", "activation", "optimizer", "input", "bias", "stage",
@@ -290,33 +288,42 @@ PARTS = {
 }
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    ablation.add_job_arguments(p, PARTS, seeds=5)
-    p.add_argument("--batch-size", type=positive_int, default=128)
-    p.add_argument("--adam-lr", type=float, default=1e-3)
-    p.add_argument("--sgd-lr", type=float, default=1e-2, help="SGD (momentum 0.9) learning rate for Mistake 1")
-    p.add_argument("--plain-sgd-lr", type=float, default=1e-3,
-                   help="plain SGD learning rate for Mistake 1 (the tutorial's Δw = 0.001 × grad)")
-    p.add_argument("--mistake1-epochs", type=positive_int, default=10)
-    p.add_argument("--mistake1-train-subset", type=int, default=0, help="MNIST rows for Mistakes 1-3 (0 = all)")
-    p.add_argument("--test-subset", type=int, default=5000, help="MNIST test rows (0 = all)")
-    p.add_argument("--mistake2-seeds", type=positive_int, default=20)
-    p.add_argument("--dead-threshold", type=float, default=diagnostics.DEFAULT_THRESHOLD,
-                   help="Mistake 2: |f'(z)| below this on every row = gradient-dead")
-    p.add_argument("--mistake3-epochs", type=positive_int, default=30, help="epochs on the synthetic sets")
-    p.add_argument("--mistake3-mnist-epochs", type=positive_int, default=3, help="epochs of the multi-class case")
-    p.add_argument("--channels", nargs=4, type=positive_int, default=[8, 16, 32, 64],
-                   help="the four CNN blocks' channels for Mistake 5 (trained)")
-    p.add_argument("--cnn-epochs", type=positive_int, default=4)
-    p.add_argument("--cnn-train-subset", type=int, default=10000, help="MNIST rows for the Mistake 5 CNNs")
-    p.add_argument("--timing-batch", type=positive_int, default=64)
-    p.add_argument("--timing-rounds", type=positive_int, default=7)
-    p.add_argument("--timing-min-s", type=float, default=0.3)
-    p.add_argument("--timing-threads", type=positive_int, default=1)
-
-
 def run(args):
-    for name in ("adam_lr", "sgd_lr", "plain_sgd_lr"):
-        if not getattr(args, name) > 0:
-            raise ValueError(f"--{name.replace('_', '-')} must be > 0, got {getattr(args, name)}")
+    """Check what one flag's declaration cannot (four CNN blocks), then run."""
+    if len(args.channels) != 4:
+        raise ValueError(f"--channels {' '.join(map(str, args.channels))}: {len(args.channels)} blocks are not "
+                         "allowed; give exactly 4 channel counts (the tutorial's CNN has four blocks)")
     return ablation.run(args, NAME, KEY, PARTS)
+
+
+STUDY = ablation.study(
+    NAME, "The tutorial's common mistakes (§6), each reproduced and measured.", KEY, PARTS,
+    seeds=5, quick_seeds=2, page="ablations.md#8-the-common-mistakes", custom_run=run,
+    params=(
+        Param("batch_size", 128, "minibatch size", minimum=1),
+        Param("adam_lr", 1e-3, "Adam learning rate (Mistake 1's adam runs, Mistakes 2, 3 and 5)", exclusive_minimum=0),
+        Param("sgd_lr", 1e-2, "learning rate of SGD with momentum 0.9 for Mistake 1", exclusive_minimum=0),
+        Param("plain_sgd_lr", 1e-3, "learning rate of plain SGD for Mistake 1: the tutorial's update rule "
+              "Δw = 0.001 × grad", exclusive_minimum=0),
+        Param("mistake1_epochs", 10, "epochs of Mistake 1 (at least 10: the tutorial quotes epoch 10)", minimum=10),
+        Param("mistake1_train_subset", 0, "MNIST training rows (10x10 pixels) for Mistakes 1-3 (0 = all 60,000)",
+              quick=500, minimum=0),
+        Param("test_subset", 5000, "MNIST test rows (0 = all)", quick=200, minimum=0),
+        Param("mistake2_seeds", 20, "replicates of Mistake 2 (dead units at initialisation and after one step)",
+              quick=3, minimum=2),
+        Param("dead_threshold", diagnostics.DEFAULT_THRESHOLD,
+              "Mistake 2: |f'(z)| below this on every row = gradient-dead", exclusive_minimum=0, exclusive_maximum=1),
+        Param("mistake3_epochs", 30, "epochs of Mistake 3 on the synthetic sets", quick=3, minimum=1),
+        Param("mistake3_mnist_epochs", 3, "epochs of Mistake 3's multi-class case (10x10 MNIST)", quick=1, minimum=1),
+        Param("channels", [8, 16, 32, 64], "the four CNN blocks' channels of Mistake 5, trained (the timing part "
+              "also steps the tutorial's 64 128 256 512)", quick=[4, 4, 8, 8], minimum=1, min_items=4,
+              schema_extra={"maxItems": 4}),
+        Param("cnn_epochs", 4, "epochs of the Mistake 5 CNNs", quick=1, minimum=1),
+        Param("cnn_train_subset", 10000, "MNIST training rows of the Mistake 5 CNNs (0 = all)", quick=300,
+              minimum=0),
+        Param("timing_batch", 64, "batch of the timed training step (Mistake 5's CNNs)", quick=8, minimum=1),
+        Param("timing_rounds", 7, "interleaved timing rounds (at least 2 for an interval)", quick=2, minimum=2),
+        Param("timing_min_s", 0.3, "minimum seconds per measurement", quick=0.02, exclusive_minimum=0),
+        Param("timing_threads", 1, "torch threads of the timing part", minimum=1),
+    ),
+)

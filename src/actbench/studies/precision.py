@@ -14,15 +14,14 @@
 
 from __future__ import annotations
 
-import argparse
-
 import pandas as pd
 import torch
 from tqdm import tqdm
 
 from actbench import ablation, activations, models, train
-from actbench.cliutil import activation_list, positive_int
+from actbench.cliutil import activation_list
 from actbench.studies.gelu_approx import every_finite
+from actbench.studies.unit import Param
 
 NAME = "precision"
 KEY = ["part", "seed", "quantity", "dtype", "activation", "provider", "autocast", "epoch"]
@@ -64,12 +63,13 @@ def evaluate(name: str, provider: str, x: torch.Tensor) -> dict:
 
 def part_overflow(args, seed) -> pd.DataFrame:
     rows = []
+    names = args.activations or activations.elementwise_names()  # empty: every elementwise entry
     for dtype_name, dtype in DTYPES.items():
         x = every_finite(dtype)
         info = torch.finfo(dtype)
         rows.append({"quantity": "format", "dtype": dtype_name, "max_finite": float(info.max),
                      "inputs": x.numel()})
-        runs = [(a, p) for a in args.activations for p in ("module", "manual")]
+        runs = [(a, p) for a in names for p in ("module", "manual")]
         for name, provider in tqdm(runs, desc=f"precision {dtype_name}", unit="fn", mininterval=2):
             if provider == "manual" and activations.get(name).manual is None:
                 continue
@@ -102,19 +102,21 @@ PARTS = {
 }
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    ablation.add_job_arguments(p, PARTS, seeds=5)
-    p.add_argument("--activations", nargs="+", type=activation_list, default=None,
-                   help="activations for the overflow scan (default: every elementwise entry)")
-    p.add_argument("--autocast-activations", nargs="+", type=activation_list, default=AUTOCAST_ACTIVATIONS)
-    p.add_argument("--epochs", type=positive_int, default=3)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--batch-size", type=positive_int, default=128)
-    p.add_argument("--train-subset", type=int, default=10000, help="MNIST training rows (0 = all)")
-    p.add_argument("--test-subset", type=int, default=5000, help="MNIST test rows (0 = all)")
-
-
-def run(args):
-    if args.activations is None:
-        args.activations = activations.elementwise_names()
-    return ablation.run(args, NAME, KEY, PARTS)
+STUDY = ablation.study(
+    NAME, "Activations in 16-bit floating point: overflow on every finite float16 and bfloat16 input, and MNIST "
+    "training under bfloat16 autocast.", KEY, PARTS,
+    seeds=5, quick_seeds=2, page="ablations.md#7-sixteen-bit-arithmetic",
+    params=(
+        Param("activations", [], "activations of the overflow scan (empty: every elementwise registry entry)",
+              quick=["relu", "leaky_relu", "gelu", "gelu_tanh", "silu", "elu", "tanh", "sigmoid", "selu"],
+              min_items=0, unique=True, parse=activation_list),
+        Param("autocast_activations", AUTOCAST_ACTIVATIONS,
+              "activations of the Experiment 1 MLP trained in float32 and under bfloat16 autocast",
+              quick=["relu", "gelu"], unique=True, parse=activation_list),
+        Param("epochs", 3, "training epochs", quick=1, minimum=1),
+        Param("lr", 1e-3, "Adam learning rate", exclusive_minimum=0),
+        Param("batch_size", 128, "minibatch size", minimum=1),
+        Param("train_subset", 10000, "MNIST training rows (0 = all)", quick=500, minimum=0),
+        Param("test_subset", 5000, "MNIST test rows (0 = all)", quick=200, minimum=0),
+    ),
+)

@@ -25,6 +25,7 @@ checks: the parameter moved, it settled, the net learned the task).
 from __future__ import annotations
 
 import argparse
+import math
 
 import pandas as pd
 import torch
@@ -32,7 +33,7 @@ import torch.nn as nn
 from tqdm import tqdm
 
 from actbench import ablation, activations, models, train
-from actbench.cliutil import positive_int
+from actbench.studies.unit import Param
 
 NAME = "prelu_slopes"
 KEY = ["part", "seed", "quantity", "net", "activation", "init", "layer", "unit", "epoch"]
@@ -155,31 +156,40 @@ def _start(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number; starting values are numbers > 0") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"starting value {value} is not allowed; use a number > 0")
+    if not 0 < value < math.inf:
+        raise argparse.ArgumentTypeError(f"starting value {value} is not allowed; use a finite number > 0")
     return value
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    ablation.add_job_arguments(p, PARTS, seeds=4)
-    p.add_argument("--channels", nargs="+", type=positive_int, default=[16, 32, 64], help="CNN channels per block")
-    p.add_argument("--mlp-width", type=positive_int, default=256)
-    p.add_argument("--epochs", type=positive_int, default=5, help="epochs of the MLP")
-    p.add_argument("--train-subset", type=int, default=0, help="MNIST training rows of the MLP (0 = all)")
-    p.add_argument("--cnn-epochs", type=positive_int, default=4)
-    p.add_argument("--cnn-train-subset", type=int, default=10000, help="MNIST training rows of the CNN (0 = all)")
-    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate of the weights")
-    p.add_argument("--param-lr", type=float, default=1e-2, help="Adam learning rate of the PReLU slopes and Swish beta")
-    p.add_argument("--alpha-init", type=_start, default=0.25, help="PReLU's initial slope (PyTorch's default 0.25)")
-    p.add_argument("--beta-inits", nargs="+", type=_start, default=[0.5, 2.0],
-                   help="Swish-beta's starting values (one run each)")
-    p.add_argument("--batch-size", type=positive_int, default=128)
-    p.add_argument("--test-subset", type=int, default=2000, help="MNIST test rows (0 = all)")
-
-
 def run(args):
+    """Check what one flag's declaration cannot (the number of CNN blocks), then run."""
     if len(args.channels) < 3:
-        raise ValueError(f"--channels needs at least 3 blocks (early, middle, late), got {args.channels}")
-    if not args.lr > 0 or not args.param_lr > 0:
-        raise ValueError(f"--lr and --param-lr must be > 0, got {args.lr} and {args.param_lr}")
+        raise ValueError(f"--channels {' '.join(map(str, args.channels))}: {len(args.channels)} blocks are not "
+                         "allowed; give at least 3 (an early, a middle and a late layer)")
     return ablation.run(args, NAME, KEY, PARTS)
+
+
+STUDY = ablation.study(
+    NAME, "The slopes PReLU learns per layer, and the beta a learnable Swish learns, in a small CNN and an "
+    "MLP trained on MNIST.", KEY, PARTS,
+    seeds=4, quick_seeds=2, page="ablations.md#5-what-prelu-learns", custom_run=run,
+    params=(
+        Param("channels", [16, 32, 64], "CNN channels per block, at least 3 blocks (early, middle, late)",
+              quick=[4, 8, 8], minimum=1, min_items=3),
+        Param("mlp_width", 256, "width of the MLP's three hidden layers", quick=32, minimum=1),
+        Param("epochs", 5, "epochs of the MLP", quick=2, minimum=1),
+        Param("train_subset", 0, "MNIST training rows of the MLP (0 = all 60,000)", quick=500, minimum=0),
+        Param("cnn_epochs", 4, "epochs of the CNN", quick=2, minimum=1),
+        Param("cnn_train_subset", 10000, "MNIST training rows of the CNN (0 = all)", quick=300, minimum=0),
+        Param("lr", 1e-3, "Adam learning rate of the weights", exclusive_minimum=0),
+        Param("param_lr", 1e-2, "Adam learning rate of the PReLU slopes and Swish beta (Adam moves a parameter "
+              "by about its learning rate per step, so at 1e-3 a slope could travel only ~0.001 x steps)",
+              exclusive_minimum=0),
+        Param("alpha_init", 0.25, "PReLU's initial slope (PyTorch's default and He et al.'s)", exclusive_minimum=0,
+              parse=_start),
+        Param("beta_inits", [0.5, 2.0], "Swish-beta's starting values, one run each: away from 1 on both sides, "
+              "so that 'ends near 1' cannot be met by a beta that never moved", exclusive_minimum=0, parse=_start),
+        Param("batch_size", 128, "minibatch size", minimum=1),
+        Param("test_subset", 2000, "MNIST test rows (0 = all)", quick=200, minimum=0),
+    ),
+)

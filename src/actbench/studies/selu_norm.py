@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import argparse
 import math
 
 import pandas as pd
@@ -23,7 +22,7 @@ import torch.nn as nn
 from tqdm import tqdm
 
 from actbench import ablation, activations, models
-from actbench.cliutil import positive_int
+from actbench.studies.unit import Param
 
 NAME = "selu_norm"
 KEY = ["part", "seed", "quantity", "init", "dropout", "layer", "start_var"]
@@ -119,19 +118,17 @@ PARTS = {
 }
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    ablation.add_job_arguments(p, PARTS, seeds=10)
-    p.add_argument("--depth", type=positive_int, default=50, help="layers (default 50)")
-    p.add_argument("--width", type=positive_int, default=256, help="units per layer (default 256)")
-    p.add_argument("--samples", type=positive_int, default=1024, help="input samples N(0, 1)")
-    p.add_argument("--dropout-p", type=float, default=0.1, help="dropout probability (default 0.1)")
-    p.add_argument("--start-vars", nargs="+", type=float, default=[0.1, 0.5, 1.0, 2.0, 4.0],
-                   help="starting variances for the quadrature iterates")
-
-
-def run(args):
-    if not 0 < args.dropout_p < 1:
-        raise ValueError(f"--dropout-p must be in (0, 1), got {args.dropout_p}")
-    if any(v <= 0 for v in args.start_vars):
-        raise ValueError(f"--start-vars must be positive, got {args.start_vars}")
-    return ablation.run(args, NAME, KEY, PARTS)
+STUDY = ablation.study(
+    NAME, "Whether SELU keeps activations at mean 0 and variance 1 by itself: a deep SELU network at "
+    "initialisation with each init and dropout kind, and the fixed point of its variance map.", KEY, PARTS,
+    seeds=10, quick_seeds=2, page="ablations.md#4-selus-self-normalisation",
+    params=(
+        Param("depth", 50, "layers of the SELU network (and iterates of the variance map)", minimum=1),
+        Param("width", 256, "units per layer", quick=32, minimum=1),
+        Param("samples", 1024, "input samples N(0, 1)", quick=256, minimum=2),
+        Param("dropout_p", 0.1, "drop probability of nn.Dropout and nn.AlphaDropout", exclusive_minimum=0,
+              exclusive_maximum=1),
+        Param("start_vars", [0.1, 0.5, 1.0, 2.0, 4.0], "starting variances of the quadrature iterates",
+              quick=[0.5, 1.0, 2.0], exclusive_minimum=0),
+    ),
+)

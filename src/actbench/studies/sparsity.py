@@ -16,15 +16,14 @@ activation on an MNIST subset and measures, per hidden layer, on the held-out ro
 
 from __future__ import annotations
 
-import argparse
-
 import pandas as pd
 import torch
 import torch.nn as nn
 from tqdm import tqdm
 
 from actbench import ablation, diagnostics, models, train
-from actbench.cliutil import activation_list, positive_int
+from actbench.cliutil import activation_list
+from actbench.studies.unit import Param
 
 NAME = "sparsity"
 KEY = ["part", "seed", "quantity", "activation", "stage", "layer"]
@@ -108,18 +107,19 @@ def part_train(args, seed) -> pd.DataFrame:
 PARTS = {"train": ablation.Part(part_train)}
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    ablation.add_job_arguments(p, PARTS, seeds=3)
-    p.add_argument("--activations", nargs="+", type=activation_list, default=ACTIVATIONS)
-    p.add_argument("--near-zero", type=float, default=diagnostics.NEAR_ZERO, help="|a| below this is near zero")
-    p.add_argument("--epochs", type=positive_int, default=5)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--batch-size", type=positive_int, default=128)
-    p.add_argument("--train-subset", type=int, default=10000, help="MNIST training rows (0 = all)")
-    p.add_argument("--test-subset", type=int, default=5000, help="MNIST test rows (0 = all)")
-
-
-def run(args):
-    if args.near_zero <= 0:
-        raise ValueError(f"--near-zero must be > 0, got {args.near_zero}")
-    return ablation.run(args, NAME, KEY, PARTS)
+STUDY = ablation.study(
+    NAME, "How many activations are exactly or nearly zero after training, for each activation, and how much "
+    "pruning always-zero ReLU units saves.", KEY, PARTS,
+    seeds=3, quick_seeds=2, page="ablations.md#6-sparsity-and-pruning-silent-units",
+    params=(
+        Param("activations", ACTIVATIONS, "activations of the Experiment 1 MLP",
+              quick=["relu", "relu6", "leaky_relu", "gelu", "silu"], unique=True, parse=activation_list),
+        Param("near_zero", diagnostics.NEAR_ZERO, "|activation| below this counts as near zero", exclusive_minimum=0),
+        Param("epochs", 5, "training epochs", quick=1, minimum=1),
+        Param("lr", 1e-3, "Adam learning rate", exclusive_minimum=0),
+        Param("batch_size", 128, "minibatch size", minimum=1),
+        Param("train_subset", 10000, "MNIST training rows (0 = all)", quick=500, minimum=0),
+        Param("test_subset", 5000, "MNIST test rows (0 = all); the sparsity is measured on these", quick=200,
+              minimum=0),
+    ),
+)

@@ -172,7 +172,7 @@ class Param:
 
 def _counted(p: Param):
     """argparse action for a list parameter: refuses too few or too many values."""
-    low, high = p.min_items or 1, p.max_items
+    low, high = (1 if p.min_items is None else p.min_items), p.max_items
 
     class Counted(argparse.Action):
         def __call__(self, parser, namespace, values, option_string=None):
@@ -181,8 +181,6 @@ def _counted(p: Param):
                 parser.error(f"argument {p.flag}: {len(values)} values given; expected {want}")
             setattr(namespace, self.dest, values)
 
-    if p.min_items == 0:
-        low = 0
     return Counted
 
 

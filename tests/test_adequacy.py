@@ -74,7 +74,7 @@ def test_fit_to_plateau_stops_and_flags():
 # ── the one-factor-at-a-time design ──────────────────────────────────────────
 def _args(**kw):
     p = __import__("argparse").ArgumentParser()
-    sdu.add_arguments(p)
+    sdu.STUDY.add_arguments(p)
     argv = []
     for k, v in kw.items():
         argv += [f"--{k.replace('_', '-')}", *map(str, v if isinstance(v, list) else [v])]
@@ -97,7 +97,9 @@ def test_cells_star_design():
     assert set(var.loc[var["factor"] == "lr", "lr"]) == {1e-2, 1e-4}
     assert set(var.loc[var["factor"] == "activation", "activation"]) == {"leaky_relu"}
     # a job for a non-reference activation and a seed beyond the variations has nothing to train
-    assert sdu.cells(_args(activations=["prelu"], seeds=[7], variation_seeds=4)) == []
+    assert sdu.cells(_args(activations=["prelu"], seeds=[7], variation_seeds=4, reference_activation="relu")) == []
+    # without --reference-activation the first activation is the reference
+    assert {c["factor"] for c in sdu.cells(_args(activations=["prelu"], seeds=[7], variation_seeds=4))} == {"reference"}
 
 
 # ── adequacy flags that can fail ─────────────────────────────────────────────
@@ -117,7 +119,8 @@ def test_cell_and_pooled_flags():
 TINY = ["--activations", "relu", "leaky_relu", "--seeds", "0", "1", "2", "--depths", "3",
         "--variation-depths", "3", "--variation-seeds", "3", "--width", "16", "--lrs", "0.003", "0.01",
         "0.001", "--max-epochs", "4", "--patience", "1", "--give-up", "2", "--batch-size", "32", "--train-subset", "600",
-        "--test-subset", "200"]
+        "--test-subset", "200", "--collapse-widths", "2", "--collapse-depths", "10", "--collapse-trials", "5",
+        "--collapse-probes", "8"]
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,8 @@ TINY = {
     "dead_units": ["--activations", "relu", "leaky_relu", "--seeds", "0", "1", "--depths", "5", "10",
                    "--variation-depths", "5", "--variation-seeds", "1", "--width", "8", "--lrs", "0.001", "0.01",
                    "0.0001", "--max-epochs", "2", "--patience", "1", "--give-up", "1", "--train-subset", "200",
-                   "--test-subset", "100"],
+                   "--test-subset", "100", "--collapse-widths", "2", "8", "--collapse-depths", "10",
+                   "--collapse-trials", "20", "--collapse-probes", "16"],
     "necessity": ["--seeds", "2", "--samples", "100", "--epochs", "5", "--region-trials", "2", "--grid", "21"],
 }
 
@@ -33,17 +34,17 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 def results(tmp_path_factory):
     torch.set_num_threads(1)
     root = tmp_path_factory.mktemp("results")
-    # exp1 as two jobs (parts) and a merge, the way the pipeline runs it
+    # exp1 as one job per activation x seed (every flag plus --part) and a merge, the way the
+    # pipeline runs it
     exp1 = TINY["exp1_mnist"]
-    assert main(["exp1_mnist", "--results", str(root), *exp1[:1], "relu", *exp1[3:], "--part", "relu"]) == 0
-    assert main(["exp1_mnist", "--results", str(root), *exp1[:1], "tanh", *exp1[3:], "--part", "tanh"]) == 0
+    for job in ("relu-s0", "relu-s1", "tanh-s0", "tanh-s1"):
+        assert main(["exp1_mnist", "--results", str(root), *exp1, "--part", job]) == 0
     parts = sorted((root / hw_id() / "parts" / "exp1_mnist").glob("*.parquet"))
-    assert [p.stem for p in parts] == ["relu", "tanh"]
+    assert [p.stem for p in parts] == ["relu-s0", "relu-s1", "tanh-s0", "tanh-s1"]
     assert main(["exp1_mnist", "--results", str(root), "--merge", *map(str, parts)]) == 0
+    # by hand, every job of the study (dead_units: the training cells and the collapse Monte Carlo)
     for study in ("gradient_flow", "dead_units", "necessity"):
         assert main([study, "--results", str(root), *TINY[study]]) == 0
-    assert main(["dead_units", "--results", str(root), "--collapse", "--collapse-widths", "2", "8",
-                 "--collapse-depths", "10", "--collapse-trials", "20", "--collapse-probes", "16"]) == 0
     return root
 
 
@@ -128,14 +129,44 @@ def test_report_resolves_the_claims(results, tmp_path):
     assert numbers[f"exp1_mnist.{hw_id()}.relu.final_test_accuracy_pct"]["value"] > 30
 
 
+def test_split_studies_job_names_and_narrowing():
+    """The jobs the pipeline runs (the names the hand-written rules used) and the settings
+    each job narrows the command line to."""
+    from actbench.studies.dead_units import STUDY as dead
+    from actbench.studies.exp1_mnist import STUDY as exp1
+    from actbench.studies.gradient_flow import STUDY as flow
+
+    cfg = dead.defaults(quick=True)  # relu, leaky_relu, prelu; 2 seeds; 1 variation seed
+    assert dead.job_names(cfg) == ["relu-s0", "relu-s1", "leaky_relu-s0", "prelu-s0", "collapse"]
+    parser = __import__("argparse").ArgumentParser()
+    dead.add_arguments(parser)
+    args = parser.parse_args(dead.cli_words(cfg) + ["--part", "leaky_relu-s0"])
+    job = dead.for_job(args)
+    assert (job.activations, job.seeds, job.reference_activation) == (["leaky_relu"], [0], "relu")
+    assert job.run_training and not job.run_collapse
+    assert not dead.for_job(parser.parse_args(["--part", "collapse"])).run_training
+    assert exp1.job_names({"activations": ["relu", "tanh"], "seeds": 2}) == ["relu-s0", "relu-s1", "tanh-s0",
+                                                                              "tanh-s1"]
+    assert flow.job_names({"activations": ["relu", "tanh"]}) == ["relu", "tanh"]
+
+
 @pytest.mark.parametrize("argv, message", [
     (["exp1_mnist", "--activations", "relux"], "unknown activation 'relux'"),
-    (["exp1_mnist", "--lr", "-1", "--activations", "relu", "--seeds", "0"], "--lr must be > 0"),
+    (["exp1_mnist", "--lr", "-1", "--activations", "relu", "--seeds", "0"],
+     "argument --lr: -1.0 is not allowed; expected a number > 0"),
     (["dead_units", "--batchnorm", "maybe"], "'maybe' is not a boolean"),
-    (["dead_units", "--lrs", "0", "--activations", "relu", "--seeds", "0"], "--lrs must be > 0"),
-    (["necessity", "--noise", "-1"], "--noise must be >= 0"),
+    (["dead_units", "--lrs", "0", "--activations", "relu", "--seeds", "0"],
+     "argument --lrs: 0.0 is not allowed; expected a number > 0"),
+    (["necessity", "--noise", "-1"], "argument --noise: -1.0 is not allowed; expected a number ≥ 0"),
     (["exp1_mnist", "--part", "../x", "--activations", "relu", "--seeds", "0", "--epochs", "1",
       "--train-subset", "50", "--test-subset", "50"], "part name '../x' is not allowed"),
+    (["exp1_mnist", "--part", "relu", "--activations", "relu", "--seeds", "0"],
+     "--part 'relu' is not one of this study's jobs for these settings; allowed: <activation>-s<seed>"),
+    (["gradient_flow", "--part", "gelu", "--activations", "relu", "tanh"],
+     "--part 'gelu' is not one of this study's jobs for these settings; allowed: <activation>, one of the "
+     "given --activations: relu, tanh"),
+    (["dead_units", "--part", "prelu-s7", "--seeds", "0", "1", "2", "3", "4", "5", "6", "7"],
+     "--part 'prelu-s7' is not one of this study's jobs"),
 ])
 def test_bad_input_is_refused_and_nothing_is_written(argv, message, tmp_path, capsys):
     try:

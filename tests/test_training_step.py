@@ -58,4 +58,4 @@ def test_tiny_run_writes_ratios_and_shares(tmp_path):
 def test_bad_model_is_refused(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["training_step", "--results", str(tmp_path), "--models", "vgg"])
-    assert "invalid choice: 'vgg'" in capsys.readouterr().err
+    assert "argument --models: 'vgg' is not allowed; expected one of mlp, transformer_ffn" in capsys.readouterr().err

@@ -11,7 +11,13 @@ factor (activation, init, BatchNorm, learning rate) runs at ``--variation-depths
 first ``--variation-seeds`` seeds, the reference cells at those depths being its matched
 partner. Every net is trained to a plateau (``actbench.studies.plateau``) and carries its
 adequacy columns: whether it reached the accuracy threshold and whether its test accuracy
-stopped rising."""
+stopped rising.
+
+Jobs: ``<activation>-s<seed>`` (the reference activation, the first of ``--activations``,
+for every seed, with the init, BatchNorm and learning-rate variations for the first
+``--variation-seeds`` seeds; the other activations for those seeds only) and
+``collapse`` (the dead-at-initialisation Monte Carlo, no training). Run by hand without
+``--part``, every job, upserted into the study file."""
 
 from __future__ import annotations
 
@@ -23,17 +29,22 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from actbench.cliutil import activation_list, positive_int
+from actbench.cliutil import activation_list
 from actbench.diagnostics import DEFAULT_THRESHOLD, measure_dead_units, tutorial_dead_pct
 from actbench.models import mlp
-from actbench.studies.parts import add_job_arguments, finish, merge_parts
+from actbench.studies import parts
+from actbench.studies.parts import finish, merge_parts, seeded_job, split_seeded_job
 from actbench.studies.plateau import TRAINED_ACCURACY, PlateauRule, fit_to_plateau
+from actbench.studies.unit import Param, Study
 from actbench.train import mnist
 
 NAME = "dead_units"
 KEY = ["part", "activation", "depth", "width", "init", "batchnorm", "lr", "seed", "stage", "layer_index"]
 DEFAULT_ACTIVATIONS = ["relu", "leaky_relu", "prelu"]
 FACTORS = ("activation", "init", "batchnorm", "lr")
+COLLAPSE = "collapse"  # the job of the dead-at-initialisation Monte Carlo
+JOB_FORM = ("<activation>-s<seed> (the reference activation: every --seeds; the others: seeds below "
+            f"--variation-seeds) or {COLLAPSE}")
 
 
 def _bool(text: str) -> bool:
@@ -54,42 +65,26 @@ def _accuracy(text: str) -> float:
     return value
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--activations", nargs="+", type=activation_list, default=DEFAULT_ACTIVATIONS,
-                   help="activations to run in this job (the reference activation's job also runs the "
-                        "init, BatchNorm and learning-rate variations)")
-    p.add_argument("--reference-activation", type=activation_list, default="relu")
-    p.add_argument("--depths", nargs="+", type=positive_int, default=[5, 10, 20, 50],
-                   help="total Linear layers (depth - 1 activation layers) of the reference net")
-    p.add_argument("--variation-depths", nargs="+", type=positive_int, default=[5, 10, 20],
-                   help="depths at which the one-factor variations run")
-    p.add_argument("--width", type=positive_int, default=64)
-    p.add_argument("--inits", nargs="+", choices=["xavier", "he", "lecun", "torch_default"], default=["he", "xavier"],
-                   help="first = the reference")
-    p.add_argument("--batchnorm", nargs="+", type=_bool, default=[False, True], help="first = the reference")
-    p.add_argument("--lrs", nargs="+", type=float, default=[3e-4, 1e-2, 1e-4], help="first = the reference")
-    p.add_argument("--variation-seeds", type=positive_int, default=4,
-                   help="the variations run for the seeds below this number")
-    p.add_argument("--max-epochs", type=positive_int, default=40)
-    p.add_argument("--patience", type=positive_int, default=3,
-                   help="plateau: no gain of --min-delta in test accuracy over this many epochs")
-    p.add_argument("--give-up", type=positive_int, default=10,
-                   help="stop a net below the threshold after this many epochs without gain")
-    p.add_argument("--min-delta", type=float, default=0.005)
-    p.add_argument("--accuracy-threshold", type=_accuracy, default=TRAINED_ACCURACY,
-                   help="test accuracy an adequately trained net reaches")
-    p.add_argument("--batch-size", type=positive_int, default=128)
-    p.add_argument("--train-subset", type=int, default=10000)
-    p.add_argument("--test-subset", type=int, default=2000)
-    p.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD, help="gradient-dead: |f'(z)| below this")
-    p.add_argument("--collapse", action="store_true",
-                   help="run only the dead-at-initialisation Monte Carlo (no training)")
-    p.add_argument("--collapse-widths", nargs="+", type=positive_int, default=[2, 3, 4, 5, 6, 8, 12, 16, 32])
-    p.add_argument("--collapse-depths", nargs="+", type=positive_int, default=[10, 20, 50, 100])
-    p.add_argument("--collapse-trials", type=positive_int, default=1000)
-    p.add_argument("--collapse-probes", type=positive_int, default=256,
-                   help="random inputs a net must map to a constant to count as dead")
-    add_job_arguments(p, default_seeds=10)
+def reference_activation(args) -> str:
+    """The reference net's activation: --reference-activation, else the first of --activations."""
+    return getattr(args, "reference_activation", None) or args.activations[0]
+
+
+def job_names(activations, seeds, variation_seeds: int, reference: str | None = None) -> list[str]:
+    """Every job: the reference activation for every seed, the others for the seeds below
+    ``variation_seeds`` (nothing else to train), then the collapse Monte Carlo."""
+    reference = reference or activations[0]
+    jobs = [seeded_job(reference, s) for s in seeds] if reference in activations else []
+    jobs += [seeded_job(a, s) for a in activations if a != reference for s in seeds if s < variation_seeds]
+    return jobs + [COLLAPSE]
+
+
+def _job_options(job: str, args) -> dict:
+    if job == COLLAPSE:
+        return {"run_training": False, "run_collapse": True}
+    activation, seed = split_seeded_job(job)
+    return {"activations": [activation], "seeds": [seed], "reference_activation": reference_activation(args),
+            "run_training": True, "run_collapse": False}
 
 
 def plateau_rule(args) -> PlateauRule:
@@ -101,14 +96,14 @@ def cells(args) -> list[dict]:
     """The nets this job trains: (activation, depth, init, batchnorm, lr, seed, factor).
 
     ``factor`` names what differs from the reference ("reference" for the reference net)."""
-    ref = {"activation": args.reference_activation, "init": args.inits[0], "batchnorm": args.batchnorm[0],
-           "lr": args.lrs[0]}
+    reference = reference_activation(args)
+    ref = {"activation": reference, "init": args.inits[0], "batchnorm": args.batchnorm[0], "lr": args.lrs[0]}
     levels = {"init": args.inits[1:], "batchnorm": args.batchnorm[1:], "lr": args.lrs[1:]}
     out = []
     for seed in args.seeds:
         varied = seed < args.variation_seeds
         for act in args.activations:
-            if act == args.reference_activation:
+            if act == reference:
                 depths = sorted(set(args.depths) | (set(args.variation_depths) if varied else set()))
                 out += [{**ref, "depth": d, "seed": seed, "factor": "reference"} for d in depths]
                 if varied:
@@ -186,29 +181,90 @@ def collapse_rows(widths, depths, trials, probes, seed=0) -> pd.DataFrame:
 
 
 def run(args) -> "Path":
+    """One job (``--part``), a merge (``--merge``), or by hand every job: the training cells
+    of every activation and seed, and the collapse Monte Carlo."""
+    args = parts.job_args(STUDY, args, job_names(args.activations, args.seeds, args.variation_seeds,
+                                                 reference_activation(args)), JOB_FORM)
     if args.merge:
         return merge_parts(NAME, args.results, args.merge)
     torch.set_num_threads(args.threads)
-    if args.collapse:
+    training, collapse = getattr(args, "run_training", True), getattr(args, "run_collapse", True)
+    frames = []
+    if training:
+        rule = plateau_rule(args)
+        todo = cells(args)
+        if not todo:
+            raise ValueError(f"nothing to train: {', '.join(args.activations)} run only for the variation seeds "
+                             f"(< {args.variation_seeds}) unless they are the reference activation "
+                             f"({reference_activation(args)}); got seeds {args.seeds}")
+        data = mnist(args.train_subset, args.test_subset)
+        nets = [run_config(c, data, args, rule) for c in tqdm(todo, desc=NAME, unit="net")]
+        frames.append(pd.concat(nets, ignore_index=True).assign(
+            batch_size=args.batch_size, train_rows=len(data.x_train), threshold=args.threshold,
+            threads=args.threads, reference_activation=reference_activation(args), reference_init=args.inits[0],
+            reference_batchnorm=args.batchnorm[0], reference_lr=args.lrs[0], variation_seeds=args.variation_seeds))
+    if collapse:
         df = collapse_rows(args.collapse_widths, args.collapse_depths, args.collapse_trials, args.collapse_probes)
-        df = df.assign(activation="relu", init="he", batchnorm=False, lr=float("nan"), seed=0, stage="init",
-                       layer_index=-1)
-        return finish(df, NAME, args, KEY)
-    bad = [lr for lr in args.lrs if not lr > 0]
-    if bad:
-        raise ValueError(f"--lrs must be > 0, got {bad}")
-    if args.min_delta < 0:
-        raise ValueError(f"--min-delta must be >= 0, got {args.min_delta}")
-    rule = plateau_rule(args)
-    todo = cells(args)
-    if not todo:
-        raise ValueError(f"nothing to train: {', '.join(args.activations)} run only for the variation seeds "
-                         f"(< {args.variation_seeds}) unless they are the reference activation "
-                         f"({args.reference_activation}); got seeds {args.seeds}")
-    data = mnist(args.train_subset, args.test_subset)
-    frames = [run_config(c, data, args, rule) for c in tqdm(todo, desc=NAME, unit="net")]
-    df = pd.concat(frames, ignore_index=True).assign(
-        batch_size=args.batch_size, train_rows=len(data.x_train), threshold=args.threshold, threads=args.threads,
-        reference_activation=args.reference_activation, reference_init=args.inits[0],
-        reference_batchnorm=args.batchnorm[0], reference_lr=args.lrs[0], variation_seeds=args.variation_seeds)
-    return finish(df, NAME, args, KEY)
+        frames.append(df.assign(activation="relu", init="he", batchnorm=False, lr=float("nan"), seed=0,
+                                stage="init", layer_index=-1))
+    return finish(pd.concat(frames, ignore_index=True), NAME, args, KEY)
+
+
+STUDY = Study(
+    name=NAME,
+    summary="Dead units after training, one factor at a time (activation, depth, init, BatchNorm, learning "
+            "rate) around a reference ReLU net, and how often a deep narrow ReLU net is dead at initialisation.",
+    key=KEY,
+    params=(
+        Param("activations", DEFAULT_ACTIVATIONS,
+              "registry names; the first is the reference (its jobs run every seed and the init, BatchNorm and "
+              "learning-rate variations), the others run at variation_depths for the variation seeds",
+              parse=activation_list, unique=True),
+        Param("seeds", 10, "seeds of the reference net (ReLU, he, no BatchNorm, lrs[0]) at every depth: the "
+              "depth table", quick=2, minimum=1, seeds=True),
+        Param("variation_seeds", 4, "each other level of each factor runs for the seeds below this number, at "
+              "variation_depths", quick=1, minimum=1),
+        Param("depths", [5, 10, 20, 50], "total Linear layers (depth - 1 activation layers) of the reference net",
+              quick=[5, 20, 50], **parts.DEPTH_LIST),
+        Param("variation_depths", [5, 10, 20], "depths at which the one-factor variations run", quick=[5],
+              **parts.DEPTH_LIST),
+        Param("width", 64, "hidden width of every net", quick=8, minimum=1),
+        Param("inits", ["he", "xavier"], "weight inits; first = the reference",
+              choices=("xavier", "he", "lecun", "torch_default"), unique=True),
+        Param("batchnorm", [False, True], "without and with BatchNorm; first = the reference", parse=_bool,
+              unique=True),
+        Param("lrs", [3e-4, 1e-2, 1e-4], "Adam learning rates; first = the reference: 3e-4 trains 50 plain "
+              "layers, and 1e-2 against 1e-4 is the tutorial's 'lower learning rate'", quick=[1e-3, 1e-2, 1e-4],
+              exclusive_minimum=0, unique=True),
+        Param("max_epochs", 40, "budget: every net is trained to a plateau (no gain of min_delta in test "
+              "accuracy over patience epochs) or for this many epochs", quick=1, minimum=1),
+        Param("patience", 3, "plateau: no gain of min_delta in test accuracy over this many epochs", quick=1,
+              minimum=1),
+        Param("give_up", 10, "a net below accuracy_threshold stops after this many epochs without gain", quick=1,
+              minimum=1),
+        Param("min_delta", 0.005, "test-accuracy gain (fraction) that counts as progress", minimum=0),
+        Param("accuracy_threshold", TRAINED_ACCURACY, "test accuracy an adequately trained net reaches: adequate "
+              "= plateaued at or above it", exclusive_minimum=0, maximum=1, parse=_accuracy),
+        Param("train_subset", 10000, "MNIST training rows (0 = all)", quick=500, minimum=0),
+        Param("test_subset", 2000, "MNIST test rows (0 = all)", quick=200, minimum=0),
+        Param("collapse_widths", [2, 3, 4, 5, 6, 8, 12, 16, 32], "widths of the dead-at-initialisation Monte "
+              "Carlo (ReLU nets, He init)", quick=[2, 16], **parts.DEPTH_LIST),
+        Param("collapse_depths", [10, 20, 50, 100], "depths (Linear layers) of the dead-at-initialisation Monte "
+              "Carlo", quick=[10, 100], **parts.DEPTH_LIST),
+        Param("collapse_trials", 1000, "random nets per width and depth of the Monte Carlo", quick=50, minimum=1),
+        Param("collapse_probes", 256, "random inputs a net must map to a constant to count as dead", minimum=1,
+              in_config=False),
+        Param("reference_activation", None, "the reference net's activation (unset: the first of "
+              "--activations; a job of another activation names it)", type=str, parse=activation_list,
+              in_config=False),
+        Param("batch_size", 128, "minibatch size", minimum=1, in_config=False),
+        Param("threshold", DEFAULT_THRESHOLD, "gradient-dead: |f'(z)| below this for every sample",
+              exclusive_minimum=0, in_config=False),
+    ),
+    run=run,
+    jobs=lambda cfg: job_names(cfg["activations"], range(cfg["seeds"]), cfg["variation_seeds"]),
+    job_options=_job_options,
+    job_arguments=parts.add_job_flags,
+    report="actbench.report.dead_units",
+    page="dead-units.md",
+)

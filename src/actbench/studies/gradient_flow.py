@@ -4,11 +4,13 @@ Per-layer mean |dL/dW| after one backward pass through a width-64 net, with the 
 init and the registry's, over depths and seeds; plus whether deep nets of each activation
 actually train: each is trained until it reaches the accuracy threshold or for the whole
 budget (``actbench.studies.plateau``), and records its accuracy, whether it stalled below
-the threshold (plateaued) or was still improving, and how far each layer's weights moved."""
+the threshold (plateaued) or was still improving, and how far each layer's weights moved.
+
+One job per activation (``--part <activation>``, every seed); run by hand without ``--part``,
+every activation, upserted into the study file."""
 
 from __future__ import annotations
 
-import argparse
 import time
 
 import pandas as pd
@@ -16,12 +18,14 @@ import torch
 import torch.nn as nn
 from tqdm import tqdm
 
-from actbench.cliutil import activation_list, positive_int
+from actbench.cliutil import activation_list
 from actbench.diagnostics import gradient_magnitudes
 from actbench.models import deep_mlp, recommended_init, tutorial_exp2_init, weight_layers
+from actbench.studies import parts
 from actbench.studies.exp1_mnist import DEFAULT_ACTIVATIONS
-from actbench.studies.parts import add_job_arguments, finish, merge_parts
+from actbench.studies.parts import finish, merge_parts
 from actbench.studies.plateau import TRAINED_ACCURACY, PlateauRule, fit_to_plateau
+from actbench.studies.unit import Param, Study
 from actbench.train import mnist
 
 NAME = "gradient_flow"
@@ -31,28 +35,7 @@ INIT_CHOICES = ("tutorial", "matched")
 # (two definitions: 1 % and 0.1 %).
 FROZEN_REL_CHANGE = 0.01
 FROZEN_REL_CHANGE_STRICT = 0.001
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--activations", nargs="+", type=activation_list, default=DEFAULT_ACTIVATIONS)
-    p.add_argument("--depths", nargs="+", type=positive_int, default=[5, 10, 20, 50],
-                   help="total Linear layers (the tutorial's Experiment 2 uses 20)")
-    p.add_argument("--width", type=positive_int, default=64)
-    p.add_argument("--batch", type=positive_int, default=32, help="random inputs per backward pass (tutorial: 32)")
-    p.add_argument("--train-activations", nargs="*", type=activation_list, default=["sigmoid", "tanh", "relu"],
-                   help="activations whose deep nets are also trained on MNIST (trainability part)")
-    p.add_argument("--train-depths", nargs="+", type=positive_int, default=[2, 3, 5, 7, 10, 15, 20])
-    p.add_argument("--train-seeds", type=positive_int, default=5)
-    p.add_argument("--train-max-epochs", type=positive_int, default=30,
-                   help="budget of a net that does not reach --train-threshold")
-    p.add_argument("--train-threshold", type=float, default=TRAINED_ACCURACY,
-                   help="test accuracy at which a net counts as trained")
-    p.add_argument("--train-patience", type=positive_int, default=3,
-                   help="a net below the threshold has stalled when its test accuracy gained less than "
-                        "0.5 pp over this many epochs")
-    p.add_argument("--train-subset", type=int, default=10000)
-    p.add_argument("--test-subset", type=int, default=2000)
-    add_job_arguments(p, default_seeds=20)
+JOB_FORM = "<activation>, one of the given --activations"
 
 
 def init_for(activation: str, choice: str) -> str:
@@ -105,6 +88,8 @@ def trainability_rows(activation: str, depth: int, width: int, seed: int, data, 
 
 
 def run(args) -> "Path":
+    """One job per activation (``--part <activation>``), a merge, or by hand every activation."""
+    args = parts.job_args(STUDY, args, list(args.activations), JOB_FORM)
     if args.merge:
         return merge_parts(NAME, args.results, args.merge)
     torch.set_num_threads(args.threads)
@@ -121,3 +106,41 @@ def run(args) -> "Path":
             frames.append(trainability_rows(activation, depth, args.width, seed, data, rule))
     df = pd.concat(frames, ignore_index=True).assign(width=args.width, batch=args.batch, threads=args.threads)
     return finish(df, NAME, args, KEY)
+
+
+STUDY = Study(
+    name=NAME,
+    summary="The tutorial's Experiment 2: per-layer gradient size after one backward pass through deep "
+            "width-64 nets, and whether deep nets of each activation train on MNIST.",
+    key=KEY,
+    params=(
+        Param("activations", DEFAULT_ACTIVATIONS, "registry names, one job per activation (quick: the tutorial's five)",
+              quick=["relu", "leaky_relu", "gelu", "tanh", "sigmoid"], parse=activation_list, unique=True),
+        Param("seeds", 20, "seeds of the gradient measurement (random inputs and weights)", quick=3, minimum=1,
+              seeds=True),
+        Param("depths", [5, 10, 20, 50], "total Linear layers of the gradient nets; the tutorial uses 20",
+              quick=[5, 10, 20], **parts.DEPTH_LIST),
+        Param("width", 64, "hidden width of every net (the tutorial's 64)", quick=16, minimum=1),
+        Param("batch", 32, "random inputs per backward pass (the tutorial's 32)", minimum=1),
+        Param("train_activations", ["sigmoid", "tanh", "relu"],
+              "activations whose deep nets are also trained on MNIST at train_depths (the trainability part; "
+              "empty: none)", quick=["sigmoid", "relu"], min_items=0, parse=activation_list, unique=True),
+        Param("train_depths", [2, 3, 5, 7, 10, 15, 20], "total Linear layers of the trained nets",
+              quick=[2, 5, 20], **parts.DEPTH_LIST),
+        Param("train_seeds", 5, "training seeds per activation and depth (seeds 0..n-1)", quick=2, minimum=1),
+        Param("train_max_epochs", 30, "budget of a net that does not reach train_threshold: a net stops once it "
+              "reaches it, the others run every epoch", quick=1, minimum=1),
+        Param("train_threshold", TRAINED_ACCURACY, "test accuracy at which a net counts as trained (it stops there)",
+              exclusive_minimum=0, maximum=1),
+        Param("train_patience", 3, "a net below the threshold has stalled when its test accuracy gained less than "
+              "0.5 pp over this many epochs", quick=1, minimum=1),
+        Param("train_subset", 10000, "MNIST training rows of the trained nets (0 = all)", quick=500, minimum=0),
+        Param("test_subset", 2000, "MNIST test rows of the trained nets (0 = all)", quick=200, minimum=0),
+    ),
+    run=run,
+    jobs=lambda cfg: list(cfg["activations"]),
+    job_options=lambda job, args: {"activations": [job]},
+    job_arguments=parts.add_job_flags,
+    report="actbench.report.training",
+    page="experiments.md#experiment-2-gradients-through-20-layers",
+)

@@ -28,7 +28,6 @@ Upsert key: (regime, activation, provider, mode, round, hw_id).
 
 from __future__ import annotations
 
-import argparse
 import math
 import time
 
@@ -36,12 +35,12 @@ import pandas as pd
 import torch
 
 from actbench import activations
-from actbench.cliutil import activation_list, positive_int
 from actbench.hardware import fingerprint
 from actbench.progress import progress
 from actbench.providers import OUT_OPS, Autograd, Preallocated, bind_params, check, probe_input
 from actbench.results import atomic_write_parquet, link_declared, read_parquet, study_path, with_provenance
-from actbench.studies.kernels import all_cores, log2_size, thread_count, timed_call
+from actbench.studies.kernels import ACTIVATIONS, LOG2, all_cores, thread_count, timed_call
+from actbench.studies.unit import Param, Study
 from actbench.timing import CpuSettings, bytes_moved, interleaved, time_cpu
 
 NAME = "kernel_cost"
@@ -63,22 +62,6 @@ def default_log2(regime: str, element_size: int = 4) -> int:
         return max(10, int(math.floor(math.log2(l2 / (WORKING_SET_TENSORS * element_size)))))
     l3 = fp.get("l3_bytes") or fp.get("l2_bytes") or 32 << 20
     return max(25, int(math.ceil(math.log2(4 * l3 / element_size))))
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--activations", nargs="+", type=activation_list, default=None,
-                   help=f"registry names (default: every elementwise entry; {BASELINE} is always added)")
-    p.add_argument("--regimes", nargs="+", choices=REGIMES, default=list(REGIMES))
-    p.add_argument("--rounds", type=positive_int, default=15, help="interleaved rounds per regime (default 15)")
-    p.add_argument("--min-run-time", type=float, default=0.05,
-                   help="seconds of calls per timing in a round (default 0.05)")
-    p.add_argument("--compute-log2", type=log2_size, default=None,
-                   help="size of the compute-bound regime (default: fits the per-core L2 cache)")
-    p.add_argument("--memory-log2", type=log2_size, default=None,
-                   help="size of the memory-bound regime (default: >= 4x the last-level cache, at least 2^25)")
-    p.add_argument("--memory-threads", type=thread_count, default=None,
-                   help="threads of the memory-bound regime (default: all cores); the compute-bound one uses 1")
-    p.add_argument("--seed", type=int, default=0)
 
 
 def implementation(name: str, x: torch.Tensor):
@@ -180,3 +163,29 @@ def run(args):
         print(f"kernel_cost: {regime}: {len(rows)} timings at 2^{log2} with {n_threads} thread(s), "
               f"{time.monotonic() - start:.0f} s so far; wrote {path}", flush=True)
     return path
+
+
+STUDY = Study(
+    name=NAME,
+    summary="What each activation costs relative to ReLU in the compute-bound and the memory-bound regime, "
+            "from interleaved rounds; it runs alone (about 3 minutes on 2 cores).",
+    key=KEY,
+    params=(
+        Param("activations", [], f"registry names (empty: every elementwise registry entry; {BASELINE} is always "
+              "added)", quick=["relu", "gelu"], **ACTIVATIONS),
+        Param("rounds", 15, "interleaved rounds per regime (at least 2 for an interval)", quick=3, minimum=2),
+        Param("min_run_time", 0.05, "seconds of calls per timing in a round", quick=0.005, exclusive_minimum=0),
+        Param("compute_log2", None, "log2 size of the compute-bound regime (null: the largest power of two whose "
+              "4 tensors fit the per-core L2 cache)", quick=12, nullable=True, **LOG2),
+        Param("memory_log2", None, "log2 size of the memory-bound regime (null: at least 4x the last-level cache "
+              "and at least 2^25)", quick=16, nullable=True, **LOG2),
+        Param("regimes", list(REGIMES), "regimes to time", choices=REGIMES, unique=True, in_config=False),
+        Param("memory_threads", None, "threads of the memory-bound regime, an integer or all (unset: all cores); "
+              "the compute-bound one uses 1", parse=thread_count, in_config=False),
+        Param("seed", 0, "seed of the random inputs", minimum=0, in_config=False),
+    ),
+    run=run,
+    timing=lambda job: True,
+    report="actbench.report.kernel_cost",
+    page="kernels.md#two-regimes",
+)

@@ -40,6 +40,7 @@ from actbench.cliutil import activation_list
 from actbench.progress import progress
 from actbench.providers import PROVIDERS, Preallocated, available_providers, bind_params, check, probe_input
 from actbench.results import write_study
+from actbench.studies.unit import Param, Study
 from actbench.timing import MODES, CpuSettings, CudaSettings, bytes_moved, time_fn
 
 NAME = "kernels"
@@ -87,33 +88,37 @@ def log2_size(text: str) -> int:
     return value
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--activations", nargs="+", type=activation_list, default=None,
-                   help=f"registry names (default: every elementwise entry; {BASELINE} is always added)")
-    p.add_argument("--providers", nargs="+", choices=list(PROVIDERS), default=None,
-                   help="default: every provider that runs on the device")
-    p.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
-    p.add_argument("--dtypes", nargs="+", choices=list(DTYPES), default=None,
-                   help="default: float32 bfloat16 (CPU), plus float16 on CUDA")
-    p.add_argument("--log2-sizes", nargs="+", type=log2_size, default=None,
-                   help=f"sizes as powers of two (default CPU {DEFAULT_LOG2_SIZES['cpu']}, "
-                        f"CUDA {DEFAULT_LOG2_SIZES['cuda']})")
-    p.add_argument("--threads", nargs="+", type=thread_count, default=None,
-                   help="CPU thread counts, integers or 'all' (default: 1 all); ignored on CUDA")
-    p.add_argument("--reference-only-above", type=log2_size, default=None, metavar="LOG2",
-                   help="time sizes above 2^LOG2 only for the first dtype and the largest thread count "
-                        "(a budget knob; default: every dtype and thread count at every size)")
-    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
-                   help="auto: CUDA when available, else CPU")
-    p.add_argument("--min-run-time", type=float, default=CpuSettings.min_run_time,
-                   help="CPU: seconds of samples before the spread may stop a measurement")
-    p.add_argument("--max-run-time", type=float, default=CpuSettings.max_run_time,
-                   help="CPU: seconds after which a measurement stops however noisy")
-    p.add_argument("--warmup-ms", type=float, default=CudaSettings.warmup_ms, help="CUDA: do_bench warm-up (ms)")
-    p.add_argument("--rep-ms", type=float, default=CudaSettings.rep_ms, help="CUDA: do_bench measurement window (ms)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--time-budget", type=float, default=None,
-                   help="seconds; no measurement starts after this and the rows so far are written")
+def log2_size_or_none(text: str) -> int | None:
+    """argparse type: log2 of a size, or 'none' (no limit)."""
+    if text.lower() in ("none", "null"):
+        return None
+    try:
+        return log2_size(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not allowed; expected log2 of a size, 0..34, "
+                                         "or none") from None
+
+
+def provider_name(text: str) -> str:
+    """argparse type: a provider of the table (looked up when parsing, so a provider added
+    to ``PROVIDERS`` is one entry there)."""
+    if text not in PROVIDERS:
+        raise argparse.ArgumentTypeError(f"{text!r} is not allowed; expected one of {', '.join(PROVIDERS)}")
+    return text
+
+
+def thread_counts(values) -> list[int]:
+    """Thread counts from parsed values or defaults ('all' in a default list is not converted by argparse)."""
+    return [thread_count(v) if isinstance(v, str) else v for v in values]
+
+
+class NoneAsWordParam(Param):
+    """A nullable parameter whose default is not null: its null travels on the command line
+    as the word ``none`` (``Param.cli_values`` writes nothing for null, which would give the
+    flag's default instead)."""
+
+    def cli_values(self, value) -> list[str]:
+        return [self.flag, "none"] if value is None else super().cli_values(value)
 
 
 @dataclass
@@ -168,6 +173,15 @@ def resolve_device(name: str) -> str:
     return name
 
 
+def sizes_from_args(args, device: str) -> list[int]:
+    """--log2-sizes (empty: the device's default), every power of two in between with
+    --density dense."""
+    sizes = sorted(set(args.log2_sizes or DEFAULT_LOG2_SIZES[device]))
+    if getattr(args, "density", "default") == "dense":
+        return list(range(sizes[0], sizes[-1] + 1))
+    return sizes
+
+
 def sweep_from_args(args) -> Sweep:
     device = resolve_device(args.device)
     deadline = time.monotonic() + args.time_budget if args.time_budget else None
@@ -176,8 +190,8 @@ def sweep_from_args(args) -> Sweep:
         providers=list(dict.fromkeys(args.providers or available_providers(device))),
         modes=list(dict.fromkeys(args.modes)),
         dtypes=list(dict.fromkeys(args.dtypes or DEFAULT_DTYPES[device])),
-        log2_sizes=sorted(set(args.log2_sizes or DEFAULT_LOG2_SIZES[device])),
-        threads=list(dict.fromkeys(args.threads or [1, all_cores()])),
+        log2_sizes=sizes_from_args(args, device),
+        threads=list(dict.fromkeys(thread_counts(args.threads) or [1, all_cores()])),
         device=device,
         cpu=CpuSettings(min_run_time=args.min_run_time, max_run_time=args.max_run_time),
         cuda=CudaSettings(warmup_ms=args.warmup_ms, rep_ms=args.rep_ms),
@@ -434,3 +448,59 @@ def run(args):
           f"{time.monotonic() - start:.0f} s{' (TRUNCATED by the time budget)' if runner.truncated else ''}; "
           f"wrote {written['path']}")
     return written["path"]
+
+
+THREADS = dict(parse=thread_count, unique=True,
+               schema_extra={"items": {"anyOf": [{"type": "integer", "minimum": 1}, {"const": "all"}]}})
+LOG2 = dict(minimum=0, maximum=34, parse=log2_size)
+ACTIVATIONS = dict(min_items=0, parse=activation_list, unique=True)
+
+STUDY = Study(
+    name=NAME,
+    summary="Every activation x provider x mode x dtype x size (x CPU threads) timed against a copy of the same "
+            "bytes measured in the same run; it runs alone (the default fits in about 10 minutes on 2 cores, "
+            "compilation included).",
+    key=KEY,
+    params=(
+        Param("activations", [], f"registry names (empty: every elementwise registry entry; {BASELINE} is always "
+              "added: every ratio needs it)", quick=["relu", "gelu"], **ACTIVATIONS),
+        Param("providers", [], "implementations to time (empty: every provider that runs on the device; triton: "
+              "CUDA only)", quick=["eager", "eager_out", "manual", "compile"], parse=provider_name,
+              min_items=0, unique=True, schema_extra={"items": {"enum": list(PROVIDERS)}}),
+        Param("modes", list(MODES), "passes to time", choices=MODES, unique=True),
+        Param("dtypes", [], "dtypes (empty: the device's: " + " ".join(DEFAULT_DTYPES["cpu"]) + " on a CPU, "
+              "plus float16 on CUDA)", quick=["float32"], choices=tuple(DTYPES), min_items=0, unique=True),
+        Param("log2_sizes", [12, 16, 20, 25], "sizes as powers of two: L1-, L2-, L3-resident, then DRAM (2^25 "
+              "float32 = 128 MiB, 4x this CPU's 32 MiB L3); empty: the device's default (CPU "
+              + " ".join(map(str, DEFAULT_LOG2_SIZES["cpu"])) + ", CUDA "
+              + " ".join(map(str, DEFAULT_LOG2_SIZES["cuda"])) + ")",
+              quick=[10, 14], min_items=0, unique=True, **LOG2),
+        Param("density", "default", "default: the sizes of log2_sizes; dense: every power of two between the "
+              "smallest and the largest of them", choices=("default", "dense")),
+        Param("threads", [1, "all"], "CPU intra-op thread counts, integers or all (every core); ignored on CUDA",
+              quick=[1], **THREADS),
+        NoneAsWordParam(
+            "reference_only_above", 20, "budget knob: sizes above 2^N are timed in the reference slice only, the "
+            "first dtype with the most threads (none: every dtype and thread count at every size); on this CPU a "
+            "large allocating call is mostly page faults and the full grid at 2^25 does not fit the 10 minutes "
+            "(bfloat16 at 2^25 would be only 2x the L3 anyway)", quick=None, nullable=True, minimum=0, maximum=34,
+            parse=log2_size_or_none),
+        Param("min_run_time", CpuSettings.min_run_time, "CPU: seconds of samples before a small spread may end a "
+              "measurement", quick=0.005, exclusive_minimum=0),
+        Param("max_run_time", CpuSettings.max_run_time, "CPU: seconds after which a measurement ends however noisy "
+              "(at least 3 samples)", quick=0.02, exclusive_minimum=0),
+        Param("device", "auto", "auto: CUDA when available, else CPU", choices=("auto", "cpu", "cuda"),
+              in_config=False),
+        Param("warmup_ms", CudaSettings.warmup_ms, "CUDA: do_bench warm-up (ms)", exclusive_minimum=0,
+              in_config=False),
+        Param("rep_ms", CudaSettings.rep_ms, "CUDA: do_bench measurement window (ms)", exclusive_minimum=0,
+              in_config=False),
+        Param("seed", 0, "seed of the random inputs", minimum=0, in_config=False),
+        Param("time_budget", None, "seconds; no measurement starts after this and the rows so far are written "
+              "(unset: no limit)", type=float, exclusive_minimum=0, in_config=False),
+    ),
+    run=run,
+    timing=lambda job: True,
+    report="actbench.report.kernels",
+    page="kernels.md",
+)

@@ -6,15 +6,14 @@ ReLU nets cut their input space into."""
 
 from __future__ import annotations
 
-import argparse
-
 import pandas as pd
 import torch
 import torch.nn as nn
 from tqdm import tqdm
 
-from actbench.cliutil import positive_int, write_and_report
+from actbench.cliutil import write_and_report
 from actbench.models import mlp
+from actbench.studies.unit import Param, Study
 from actbench.train import fit, synthetic_split
 
 NAME = "necessity"
@@ -25,17 +24,6 @@ MODELS = {
     "linear_stack": None,
     "relu_mlp": "relu",
 }
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--seeds", type=positive_int, default=5, help="training seeds per model and dataset")
-    p.add_argument("--samples", type=positive_int, default=1000, help="training (and test) points per dataset")
-    p.add_argument("--noise", type=float, default=0.05, help="Gaussian noise added to the 2-D points")
-    p.add_argument("--hidden", nargs="+", type=positive_int, default=[16, 16], help="hidden widths of both models")
-    p.add_argument("--epochs", type=positive_int, default=100)
-    p.add_argument("--grid", type=positive_int, default=121, help="decision-boundary grid points per axis")
-    p.add_argument("--region-trials", type=positive_int, default=50, help="random nets per region count")
-    p.add_argument("--threads", type=positive_int, default=1)
 
 
 # ── 1. linear layers collapse ──────────────────────────────────────────────
@@ -145,8 +133,6 @@ def regions_2d_rows(width: int = 8, depths=(1, 2, 3, 4), trials: int = 50, grid:
 
 
 def run(args) -> "Path":
-    if args.noise < 0:
-        raise ValueError(f"--noise must be >= 0, got {args.noise}")
     torch.set_num_threads(args.threads)
     frames = [collapse_rows()]
     frames += classify_rows(args.seeds, args.samples, args.noise, args.hidden, args.epochs, args.grid)
@@ -155,3 +141,25 @@ def run(args) -> "Path":
     df = pd.concat(frames, ignore_index=True).assign(
         samples=args.samples, noise=args.noise, hidden="-".join(map(str, args.hidden)), epochs=args.epochs)
     return write_and_report(df, NAME, args.results, key=KEY)
+
+
+STUDY = Study(
+    name=NAME,
+    summary="The tutorial's demo 1, why activations exist: a stack of linear layers is one linear map, a "
+            "linear stack against a ReLU net on XOR and circles, and the linear regions of ReLU nets.",
+    key=[],  # one job writes the whole table (KEY is None)
+    params=(
+        Param("seeds", 5, "training seeds per model and dataset, 0..n-1 (at least 2 for a confidence interval)",
+              quick=2, minimum=2),
+        Param("samples", 1000, "training (and test) points per dataset", quick=200, minimum=10),
+        Param("noise", 0.05, "Gaussian noise added to the 2-D points", minimum=0),
+        Param("epochs", 100, "training epochs of both models", quick=20, minimum=1),
+        Param("region_trials", 50, "random nets per linear-region count", quick=5, minimum=1),
+        Param("hidden", [16, 16], "hidden widths of both models", minimum=1, in_config=False),
+        Param("grid", 121, "decision-boundary grid points per axis", minimum=1, in_config=False),
+        Param("threads", 1, "torch threads", minimum=1, in_config=False),
+    ),
+    run=run,
+    report="actbench.report.necessity",
+    page="necessity.md",
+)

@@ -48,6 +48,34 @@ def add_job_flags(p: argparse.ArgumentParser) -> None:
                    help="only merge these part files into the study file (no computation)")
 
 
+def seeded_job(activation: str, seed: int) -> str:
+    """The job name of one activation and seed: '<activation>-s<seed>'."""
+    return f"{activation}-s{seed}"
+
+
+def split_seeded_job(job: str) -> tuple[str, int]:
+    """'<activation>-s<seed>' -> (activation, seed)."""
+    activation, sep, seed = job.rpartition("-s")
+    if not sep or not activation or not seed.isdigit():
+        raise ValueError(f"job {job!r} is not of the form <activation>-s<seed>")
+    return activation, int(seed)
+
+
+def job_args(study, args: argparse.Namespace, allowed: list[str], form: str) -> argparse.Namespace:
+    """``args`` narrowed to the job that ``--part`` names (``study.for_job``), after checking
+    that it is one of the jobs these settings make (``allowed``; ``form`` says their
+    pattern); ``args`` unchanged without ``--part``. Checked before any work starts."""
+    if getattr(args, "merge", None) and args.part:
+        raise ValueError("give either --part or --merge, not both")
+    if not args.part:
+        return args
+    if args.part not in allowed:
+        listed = ", ".join(allowed[:8]) + (f", ... ({len(allowed)} jobs)" if len(allowed) > 8 else "")
+        raise ValueError(f"--part {args.part!r} is not one of this study's jobs for these settings; "
+                         f"allowed: {form}: {listed}")
+    return study.for_job(args)
+
+
 def merge_parts(study: str, results_dir, files: list) -> Path:
     """Concatenate part files (already carrying provenance) into the study file of the
     machine that computed them. Parts from different machines are refused: they are
@@ -97,3 +125,7 @@ def cli_flags(section: dict, keys: list[str]) -> str:
         else:
             out.append(f"{flag} {shlex.quote(str(value))}")
     return " ".join(out)
+
+
+# Bounds of a parameter listing depths (Linear layers) or widths: at least 2 each, no repeats.
+DEPTH_LIST = dict(minimum=2, unique=True)

@@ -3,29 +3,19 @@ computed properties (range, monotonicity, smoothness, Gaussian moments, minimum)
 
 from __future__ import annotations
 
-import argparse
-
 import pandas as pd
 import torch
 from tqdm import tqdm
 
 from actbench import activations
-from actbench.cliutil import activation_list, positive_int, write_and_report
+from actbench.cliutil import activation_list, write_and_report
 from actbench.properties import refine_minimum
+from actbench.studies.unit import Param, Study
 
 NAME = "shapes"
 KEY = ["activation", "quantity", "x", "probe"]  # a probe point may also lie on the grid
 # Points where the tutorial quotes values or derivatives (and a few landmarks).
 DEFAULT_PROBES = [-10.0, -5.0, -3.0, -2.0, -1.0, -0.17, 0.0, 1.0, 2.0, 3.0, 5.0]
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--activations", nargs="+", type=activation_list, default=None,
-                   help="registry names (default: every elementwise entry)")
-    p.add_argument("--grid-limit", type=float, default=6.0, help="grid covers [-L, L] (default 6)")
-    p.add_argument("--points", type=positive_int, default=1201, help="grid points (default 1201)")
-    p.add_argument("--probes", nargs="*", type=float, default=DEFAULT_PROBES,
-                   help="extra x values evaluated exactly (tutorial's quoted points)")
 
 
 def table(names: list[str], grid_limit: float, points: int, probes: list[float]) -> pd.DataFrame:
@@ -89,3 +79,22 @@ def run(args) -> "Path":
                    ignore_index=True)
     df["grid_limit"], df["grid_points"] = args.grid_limit, args.points
     return write_and_report(df, NAME, args.results, key=None)
+
+
+STUDY = Study(
+    name=NAME,
+    summary="f and f' of every registry entry on a grid and at the tutorial's quoted points, with the "
+            "computed properties (range, monotonicity, smoothness, Gaussian moments, minimum).",
+    key=KEY,
+    params=(
+        Param("activations", [], "registry names (empty: every elementwise registry entry)", min_items=0,
+              parse=activation_list, unique=True),
+        Param("grid_limit", 6.0, "the grid covers [-grid_limit, grid_limit]", exclusive_minimum=0),
+        Param("points", 1201, "grid points", quick=201, minimum=3),
+        Param("probes", DEFAULT_PROBES, "extra x values evaluated exactly (the tutorial's quoted points)",
+              min_items=0, in_config=False),
+    ),
+    run=run,
+    report="actbench.report.shapes",
+    page="activations.md#shapes-and-derivatives",
+)

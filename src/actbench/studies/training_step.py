@@ -43,11 +43,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from actbench import activations
-from actbench.cliutil import activation_list, positive_int
 from actbench.models import count_parameters, mlp
 from actbench.progress import progress
 from actbench.results import write_study
-from actbench.studies.kernels import all_cores, resolve_device, thread_count
+from actbench.studies.kernels import ACTIVATIONS, THREADS, all_cores, resolve_device, thread_counts
+from actbench.studies.unit import Param, Study
 from actbench.timing import CpuSettings, CudaSettings, interleaved, time_fn
 
 NAME = "training_step"
@@ -166,23 +166,6 @@ MODELS = {
 }
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--models", nargs="+", choices=list(MODELS), default=["mlp", "transformer_ffn"])
-    p.add_argument("--activations", nargs="+", type=activation_list, default=None,
-                   help="registry names (default: every elementwise entry; relu and gelu are always added)")
-    p.add_argument("--threads", nargs="+", type=thread_count, default=None,
-                   help="CPU thread counts, integers or 'all' (default: all); ignored on CUDA")
-    p.add_argument("--mlp-batch", type=positive_int, default=128, help="Experiment 1 batch (default 128)")
-    p.add_argument("--tokens", type=positive_int, default=2048, help="tokens per FFN step (default 2048)")
-    p.add_argument("--image-batch", type=positive_int, default=32, help="image batch of the ResNet-18 and EfficientNet-B0 steps (default 32)")
-    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
-    p.add_argument("--rounds", type=positive_int, default=7,
-                   help="interleaved rounds: every activation's step is timed once per round (default 7)")
-    p.add_argument("--min-run-time", type=float, default=0.1, help="CPU: seconds of samples per round at least")
-    p.add_argument("--max-run-time", type=float, default=0.5, help="CPU: seconds per round's measurement at most")
-    p.add_argument("--seed", type=int, default=0)
-
-
 def step_fn(model: nn.Module, spec: Model, args, device) -> Callable[[], None]:
     gen = torch.Generator().manual_seed(args.seed)
     x, y = (t.to(device) for t in spec.batch(args, gen))
@@ -203,7 +186,7 @@ def measure(args) -> pd.DataFrame:
     if args.min_run_time <= 0 or args.max_run_time < args.min_run_time:
         raise ValueError(f"need 0 < --min-run-time <= --max-run-time, got {args.min_run_time} and {args.max_run_time}")
     names = list(dict.fromkeys([*BASELINES, *(args.activations or activations.elementwise_names())]))
-    threads_list = [0] if device == "cuda" else list(dict.fromkeys(args.threads or [all_cores()]))
+    threads_list = [0] if device == "cuda" else list(dict.fromkeys(thread_counts(args.threads) or [all_cores()]))
     cpu = CpuSettings(min_run_time=args.min_run_time, max_run_time=args.max_run_time)
     # do_bench per round: the same window as the CPU's least run time (several steps of the
     # largest model), a short warm-up since every step was already run twice
@@ -264,3 +247,40 @@ def run(args):
     print(f"training_step: {len(df)} rows ({noisy} noisy: IQR/median > 10%), "
           f"{time.monotonic() - start:.0f} s; wrote {path}")
     return path
+
+
+STUDY = Study(
+    name=NAME,
+    summary="The time of one optimizer step per activation in four models, and the share of that step spent "
+            "in the activation (identity replacement), from interleaved rounds; it runs alone.",
+    key=KEY,
+    params=(
+        Param("models", list(MODELS), "models whose step is timed", quick=["mlp", "transformer_ffn"],
+              choices=tuple(MODELS), unique=True),
+        Param("activations", [], "registry names (empty: every elementwise registry entry; "
+              + " and ".join(BASELINES) + " are always added)", quick=["relu", "gelu"], **ACTIVATIONS),
+        Param("threads", ["all"], "CPU thread counts, integers or all (every core); ignored on CUDA", quick=[1],
+              **THREADS),
+        Param("mlp_batch", 128, "batch of the MLP step (Experiment 1's 128)", quick=16, minimum=1),
+        Param("tokens", 2048, "tokens per transformer-FFN step", quick=16, minimum=1),
+        Param("image_batch", 16, "image batch of the ResNet-18 and EfficientNet-B0 steps (32x32 images)", quick=2,
+              minimum=1),
+        Param("rounds", 7, "interleaved rounds: every activation's step is timed once per round (at least 2 for "
+              "an interval)", quick=2, minimum=2),
+        Param("min_run_time", 0.1, "CPU: seconds of samples per timing in a round, at least", quick=0.005,
+              exclusive_minimum=0),
+        Param("max_run_time", 0.5, "CPU: seconds per timing in a round, at most", quick=0.02, exclusive_minimum=0),
+        Param("device", "auto", "auto: CUDA when available, else CPU", choices=("auto", "cpu", "cuda"),
+              in_config=False),
+        Param("seed", 0, "seed of the weights and the random batches", minimum=0, in_config=False),
+    ),
+    run=run,
+    timing=lambda job: True,
+    report="actbench.report.training_step",
+    page="kernels.md#training-step-cost",
+)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The study's command line (``actbench.gpu_check`` builds its training_step stage from it)."""
+    STUDY.add_arguments(p)

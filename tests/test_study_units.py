@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from actbench.studies import generate, unit, units
+from actbench.studies import generate, units
 from actbench.studies.unit import Param, Study
 
 ROOT = Path(__file__).resolve().parents[1]

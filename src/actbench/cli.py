@@ -11,14 +11,14 @@ import json
 import sys
 
 from actbench.cliutil import writable_folder
-from actbench.studies import study_names, unit
+from actbench.studies import get as study_unit, study_names
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="actbench", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in study_names():
-        study = unit(name)
+        study = study_unit(name)
         p = sub.add_parser(name, help=study.summary)
         p.add_argument("--results", default="results", type=writable_folder,
                        help="results folder (default: results)")

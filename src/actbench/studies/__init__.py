@@ -41,8 +41,9 @@ def module_name(name: str) -> str:
     return _discover()[name]
 
 
-def unit(name: str):
-    """The declaration (``STUDY``) of one study."""
+def get(name: str):
+    """The declaration (``STUDY``) of one study (named ``get``, not ``unit``: the
+    submodule ``actbench.studies.unit`` would shadow it)."""
     if name not in _discover():
         raise KeyError(f"unknown study {name!r}; studies: {', '.join(_discover())}")
     return importlib.import_module(_discover()[name]).STUDY
@@ -50,4 +51,4 @@ def unit(name: str):
 
 def units() -> dict:
     """Every study's declaration, by name (alphabetical: the order of config and report)."""
-    return {name: unit(name) for name in _discover()}
+    return {name: get(name) for name in _discover()}

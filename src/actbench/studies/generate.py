@@ -45,7 +45,8 @@ def config_text(quick: bool = False) -> str:
     lines = [HEADER + (QUICK_NOTE if quick else ""), "results_dir: results",
              "cluster: false         # true on a cluster: workflow/profiles/slurm sets it (see docs, Reproduce)"]
     open_sections: tuple[str, ...] = ()
-    for study in units().values():
+    # Grouped by section (top-level studies first), so that a section is opened once.
+    for study in sorted(units().values(), key=lambda u: (u.config_path[:-1], u.name)):
         path = study.config_path
         parent = path[:-1]
         if parent != open_sections:

@@ -112,15 +112,6 @@ def thread_counts(values) -> list[int]:
     return [thread_count(v) if isinstance(v, str) else v for v in values]
 
 
-class NoneAsWordParam(Param):
-    """A nullable parameter whose default is not null: its null travels on the command line
-    as the word ``none`` (``Param.cli_values`` writes nothing for null, which would give the
-    flag's default instead)."""
-
-    def cli_values(self, value) -> list[str]:
-        return [self.flag, "none"] if value is None else super().cli_values(value)
-
-
 @dataclass
 class Sweep:
     activations: list[str]
@@ -479,7 +470,7 @@ STUDY = Study(
               "smallest and the largest of them", choices=("default", "dense")),
         Param("threads", [1, "all"], "CPU intra-op thread counts, integers or all (every core); ignored on CUDA",
               quick=[1], **THREADS),
-        NoneAsWordParam(
+        Param(
             "reference_only_above", 20, "budget knob: sizes above 2^N are timed in the reference slice only, the "
             "first dtype with the most threads (none: every dtype and thread count at every size); on this CPU a "
             "large allocating call is mostly page faults and the full grid at 2^25 does not fit the 10 minutes "

@@ -97,6 +97,8 @@ class Param:
 
     def convert(self, text: str) -> Any:
         """argparse type of one value: convert and check the bounds, or say what is allowed."""
+        if self.nullable and text.lower() in ("none", "null"):
+            return None
         if self.parse is not None:  # the converter's own message; the bounds still hold
             value = self.parse(text)
             if isinstance(value, (int, float)) and not isinstance(value, bool) and not self.accepts(value):
@@ -126,9 +128,10 @@ class Param:
         return all(bound is None or ok(bound) for bound, ok in checks)
 
     def cli_values(self, value) -> list[str]:
-        """The command-line words for a config value (nothing for null or an empty list)."""
+        """The command-line words for a config value (nothing for an empty list; null is the
+        word ``none`` when the default is not null, nothing otherwise)."""
         if value is None:
-            return []
+            return [self.flag, "none"] if self.nullable and self.default is not None else []
         if self.seeds:
             return [self.flag] + [str(s) for s in range(int(value))]
         if isinstance(value, list):
@@ -143,7 +146,9 @@ class Param:
                           help=f"{self.help} (seed numbers; default 0..{self.default - 1})")
             kwargs["type"] = Param("seed", 0, "", minimum=0).convert
         elif self.many:
-            kwargs.update(nargs="*" if self.min_items == 0 else "+", default=list(self.default), action=_counted(self))
+            # argparse does not convert list defaults: do it, so a default arrives as a flag's value would
+            default = [self.convert(str(v)) for v in self.default] if self.parse else list(self.default)
+            kwargs.update(nargs="*" if self.min_items == 0 else "+", default=default, action=_counted(self))
         else:
             kwargs["default"] = self.default
         if not self.seeds:

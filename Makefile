@@ -4,6 +4,8 @@ PYTHON ?= python3
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 CORES  ?= 8
+# Extra Snakemake options for `make` / `make pipeline`, e.g. SNAKEFLAGS="--forcerun kernels".
+SNAKEFLAGS ?=
 export PATH := $(abspath $(BIN)):$(PATH)
 
 .PHONY: all install pipeline docs test test-slow serve report clean-site
@@ -20,7 +22,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 pipeline: $(STAMP)
-	$(BIN)/snakemake --cores $(CORES) --workflow-profile workflow/profiles/default
+	$(BIN)/snakemake --cores $(CORES) --workflow-profile workflow/profiles/default $(SNAKEFLAGS)
 
 report: $(STAMP)
 	$(BIN)/python -m actbench report --results results --out docs/generated

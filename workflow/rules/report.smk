@@ -8,8 +8,8 @@ REPORT_OUTPUTS = ["docs/generated/numbers.json", "docs/generated/claims.json"]
 _SRC = f"{workflow.basedir}/src/actbench"
 REPORT_CODE = sorted(
     _glob.glob(f"{_SRC}/report/*.py")
-    + [f"{_SRC}/{name}" for name in ("claims.py", "claims.yaml", "verdicts.py", "measurement.py", "stats.py",
-                                     "tutorial.py", "tutorial_outline.yaml")]
+    + [f"{_SRC}/{name}" for name in ("claims.py", "claims.yaml", "columns.yaml", "verdicts.py", "measurement.py",
+                                     "stats.py", "tutorial.py", "tutorial_outline.yaml")]
 )
 
 

@@ -27,6 +27,7 @@ REPORTS = [
     "actbench.report.ablations",
     "actbench.report.ledger",
     "actbench.report.ledger_table",  # after the ledger: renders its claims.json
+    "actbench.report.data_dictionary",
 ]
 
 

@@ -69,3 +69,18 @@ def test_command_prints_the_summary(tmp_path, capsys):
     assert "ratio_vs_relu: 0 of 1 large-size values within 10%" in capsys.readouterr().out
     assert main(["rerun-check", str(old), str(tmp_path / "missing.parquet")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_command_on_a_file_against_itself_reports_full_agreement(tmp_path, capsys):
+    # Timed rows, rows never timed (no value, a status saying why) and the trivial copy/ReLU rows.
+    path = tmp_path / "kernels.parquet"
+    pd.concat([frame({"gelu": 2.0, "tanh": 3.0}), frame({"relu": 1.0}), frame({"copy": 1.0}),
+               frame({"mish": float("nan")}, status="unavailable: no backward out= overload"),
+               frame({"elu": float("nan")}, status="timing failed: RuntimeError: boom")]).to_parquet(path)
+    assert main(["rerun-check", str(path), str(path), "--show", "0"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "copy_fraction: 3 of 3 large-size values within 10% (median |change| 0.0%; "
+        "worst +0.0%: gelu eager forward float32 2^22 1 thread(s))",
+        "ratio_vs_relu: 2 of 2 large-size values within 10% (median |change| 0.0%; "
+        "worst +0.0%: gelu eager forward float32 2^22 1 thread(s))",
+    ]

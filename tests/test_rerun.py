@@ -89,3 +89,18 @@ def test_kernel_cost_runs_are_compared_on_their_round_medians():
     assert ratio["old"] == pytest.approx(3.0) and ratio["change"] == pytest.approx(0.2) and not ratio["within"]
     same = rerun.compare_cost(cost_rounds(3.0), cost_rounds(3.0))
     assert same["within"].all() and same["overlap"].all()
+
+
+def test_command_on_a_file_against_itself_reports_full_agreement(tmp_path, capsys):
+    # Timed rows, rows never timed (no value, a status saying why) and the trivial copy/ReLU rows.
+    path = tmp_path / "kernels.parquet"
+    pd.concat([frame({"gelu": 2.0, "tanh": 3.0}), frame({"relu": 1.0}), frame({"copy": 1.0}),
+               frame({"mish": float("nan")}, status="unavailable: no backward out= overload"),
+               frame({"elu": float("nan")}, status="timing failed: RuntimeError: boom")]).to_parquet(path)
+    assert main(["rerun-check", str(path), str(path), "--show", "0"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "copy_fraction: 3 of 3 large-size values within 10% (median |change| 0.0%; "
+        "worst +0.0%: gelu eager forward float32 2^22 1 thread(s))",
+        "ratio_vs_relu: 2 of 2 large-size values within 10% (median |change| 0.0%; "
+        "worst +0.0%: gelu eager forward float32 2^22 1 thread(s))",
+    ]

@@ -4,6 +4,8 @@ PYTHON ?= python3
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 CORES  ?= 8
+# Extra Snakemake options for `make` / `make pipeline`, e.g. SNAKEFLAGS="--forcerun kernels".
+SNAKEFLAGS ?=
 export PATH := $(abspath $(BIN)):$(PATH)
 
 .PHONY: all install pipeline docs test test-slow serve report clean-site
@@ -19,8 +21,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# Recovers from a killed run on its own: the profile sets rerun-incomplete (jobs that were
+# running are redone), and a lock the killed Snakemake left is released first, but only
+# when no Snakemake or job of it still runs in this folder (scripts/unlock_if_stale.py).
+PROFILE := --workflow-profile workflow/profiles/default
 pipeline: $(STAMP)
-	$(BIN)/snakemake --cores $(CORES) --workflow-profile workflow/profiles/default
+	$(BIN)/python scripts/unlock_if_stale.py $(BIN)/snakemake $(PROFILE)
+	$(BIN)/snakemake --cores $(CORES) $(PROFILE) $(SNAKEFLAGS)
 
 report: $(STAMP)
 	$(BIN)/python -m actbench report --results results --out docs/generated

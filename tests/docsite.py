@@ -124,14 +124,17 @@ def _build() -> BuiltSite:
     (docs / "macros.py").rename(docs / "macros_project.py")
     (docs / "macros.py").write_text(MACROS_LOGGER)
     generated = docs / "generated"
-    # Report and notebook both only read results/: run them side by side.
+    # Report and notebook both only read results/: run them side by side. The notebook
+    # lands beside the folder and moves in afterwards: the report swaps `generated` whole.
+    executed = work / "experiments.ipynb"
     notebook = _start([sys.executable, "-m", "actbench.notebook", "--results", str(RESULTS),
-                       "--out", str(generated / "experiments.ipynb")], ROOT)
+                       "--out", str(executed)], ROOT)
     try:
         _run([sys.executable, "-m", "actbench", "report", "--results", str(RESULTS), "--out", str(generated)],
              ROOT, "actbench report")
     finally:
         _finish(notebook, "notebook execution")
+    executed.rename(generated / "experiments.ipynb")
     # Never -q/-v with --strict: those make warnings pass (PITFALLS).
     log = _run([str(BIN / "mkdocs"), "build", "--strict", "--site-dir", str(work / "site")], work, "mkdocs build --strict")
     return BuiltSite(docs=docs, generated=generated, site=work / "site", log=log)

@@ -184,11 +184,59 @@ def test_sigkill_mid_run_then_rerun_completes_without_partial_or_duplicate_rows(
     for path in (work / "results").rglob("*.parquet"):
         read_parquet(path)  # every visible parquet file is readable
 
-    if victim == "pipeline":  # Snakemake died holding its lock: the documented recovery
-        snakemake(work, *run_args(study, extra), "--unlock", ACTBENCH_HW_ID=HW)
+    if victim == "pipeline":  # Snakemake died holding its lock: what `make pipeline` does first
+        assert any((work / ".snakemake" / "locks").iterdir())
+        unlock = unlock_if_stale(work, *snakemake_cmd(work, *run_args(study, extra)))
+        assert unlock.returncode == 0 and "releasing the lock" in unlock.stdout, unlock.stderr[-2000:]
     rerun = snakemake(work, *run_args(study, extra), ACTBENCH_HW_ID=HW)
     assert "Nothing to be done" not in rerun.stdout + rerun.stderr
     assert_same_content(read_parquet(target), expected, study, "after the rerun")
+
+
+UNLOCK = ROOT / "scripts" / "unlock_if_stale.py"
+
+
+def unlock_if_stale(work: Path, *command: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(UNLOCK), *command], cwd=work, capture_output=True, text=True,
+                          env=env(ACTBENCH_HW_ID=HW), timeout=600)
+
+
+def test_unlock_is_a_no_op_without_a_lock(tmp_path):
+    proc = unlock_if_stale(tmp_path, "echo", "--cores", "1")
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")
+
+
+def test_a_stale_lock_is_released(tmp_path):
+    (tmp_path / ".snakemake" / "locks").mkdir(parents=True)
+    (tmp_path / ".snakemake" / "locks" / "0.input.lock").write_text("x\n")
+    proc = unlock_if_stale(tmp_path, "echo", "--cores", "1")  # `echo` stands in for snakemake
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == (f"make: releasing the lock of a Snakemake run that was killed (none runs in {tmp_path}): "
+                           "echo --unlock --cores 1\n--unlock --cores 1\n")
+
+
+@pytest.mark.parametrize("running", [["/venv/bin/snakemake", "--cores", "8"], ["-m", "actbench", "shapes"]],
+                         ids=["snakemake", "its-job"])
+def test_a_lock_of_a_live_run_is_kept_and_the_command_is_shown(tmp_path, running):
+    locks = tmp_path / ".snakemake" / "locks"
+    locks.mkdir(parents=True)
+    (locks / "0.input.lock").write_text("x\n")
+    # A process in this folder that looks like Snakemake (or a job it started): it sleeps
+    # and ignores its other arguments.
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", *running], cwd=tmp_path)
+    try:
+        proc = unlock_if_stale(tmp_path, "echo", "--cores", "1")
+    finally:
+        live.kill()
+        live.wait()
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert proc.stderr.splitlines() == [
+        f"make: Snakemake's lock in {tmp_path} belongs to a run that is still going:",
+        f"  pid {live.pid}: {sys.executable} -c import time; time.sleep(120) {' '.join(running)}",
+        "make: wait for it to finish (or stop it), then run `make` again; if you are sure nothing runs, "
+        "`echo --unlock --cores 1` releases the lock",
+    ]
+    assert (locks / "0.input.lock").exists()
 
 
 # ── (b) two machines, one results/ ───────────────────────────────────────────
@@ -234,6 +282,37 @@ def test_corrupt_parquet_is_detected_with_what_to_do_and_the_advice_works(tmp_pa
     path.unlink()  # what the message says to do
     assert cli.main(["shapes", "--results", str(results), "--points", "101"]) == 0
     assert cli.main(["report", "--results", str(results), "--out", str(out)]) == 0
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` (relative path -> bytes), hidden ones included."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_a_failing_report_leaves_its_previous_output_as_it_was(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("ACTBENCH_HW_ID", HW)
+    results, out = tmp_path / "results", tmp_path / "docs" / "generated"
+    assert cli.main(["shapes", "--results", str(results), "--points", "101"]) == 0
+    assert cli.main(["report", "--results", str(results), "--out", str(out)]) == 0
+    (out / "experiments.ipynb").write_text("{}")  # written by actbench.notebook, not the report
+    (out / "figures" / "stale.svg").write_text("<svg/>")  # a figure this report no longer makes
+    before = tree(tmp_path / "docs")
+
+    # Fails after the first module has written its figure and table (the second reads every file).
+    (results / HW / "kernels.parquet").write_bytes(b"not a parquet file")
+    capsys.readouterr()
+    assert cli.main(["report", "--results", str(results), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"actbench report: error: {results / HW / 'kernels.parquet'} is not a readable parquet")
+    assert tree(tmp_path / "docs") == before  # nothing new, nothing half-replaced, no temporary folder
+
+    (results / HW / "kernels.parquet").unlink()
+    assert cli.main(["report", "--results", str(results), "--out", str(out)]) == 0
+    after = tree(tmp_path / "docs")
+    assert after["generated/experiments.ipynb"] == b"{}"  # other writers' files survive the swap
+    assert "generated/figures/stale.svg" not in after  # the report's own folders are replaced whole
+    assert "generated/figures/shapes.svg" in after and "generated/numbers.json" in after
+    assert sorted(p.name for p in (tmp_path / "docs").iterdir()) == ["generated"]
 
 
 def test_upsert_onto_a_corrupt_file_refuses_and_keeps_it(tmp_path, monkeypatch):
@@ -294,8 +373,6 @@ DIVERGING = [
 
 @pytest.mark.parametrize("activation, lr", DIVERGING)
 def test_diverging_configuration_is_recorded_not_fatal(tmp_path, activation, lr):
-    if "exp1_mnist" not in STUDIES:
-        pytest.skip("study 'exp1_mnist' is not registered yet")
     results = tmp_path / "results"
     proc = actbench("exp1_mnist", "--results", str(results), "--activations", activation, "--seeds", "0",
                     "--epochs", "2", "--lr", lr, "--train-subset", "500", "--test-subset", "100",

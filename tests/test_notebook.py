@@ -34,3 +34,17 @@ def test_missing_studies_are_skipped_with_a_note(tmp_path):
     text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     for study in ("shapes", "exp1_mnist", "gradient_flow", "dead_units", "kernels"):
         assert f"No results for the {study!r} study yet" in text
+
+
+def test_a_corrupt_results_file_is_named_in_one_line_and_nothing_is_written(tmp_path, capsys):
+    machine = tmp_path / "results" / "some-machine"
+    machine.mkdir(parents=True)
+    (machine / "shapes.parquet").write_bytes(b"not a parquet file")
+    out = tmp_path / "executed.ipynb"
+    assert notebook_main(["--results", str(tmp_path / "results"), "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"actbench.notebook: error: {machine / 'shapes.parquet'} is not a readable parquet file (")
+    assert err.endswith("; delete it and rerun the study that writes it (`make` reruns every study whose file "
+                        "is missing)\n")
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert not out.exists()

@@ -69,3 +69,38 @@ def test_command_prints_the_summary(tmp_path, capsys):
     assert "ratio_vs_relu: 0 of 1 large-size values within 10%" in capsys.readouterr().out
     assert main(["rerun-check", str(old), str(tmp_path / "missing.parquet")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def cost_rounds(gelu_factor: float, rounds: int = 5) -> pd.DataFrame:
+    """A kernel_cost-like table: copy, relu and gelu timed in interleaved rounds."""
+    rows = []
+    for r in range(rounds):
+        for act, mode, t in [("copy", "copy", 1.0), ("relu", "forward", 1.1 + 0.01 * r),
+                             ("gelu", "forward", (1.1 + 0.01 * r) * gelu_factor)]:
+            rows.append({"regime": "memory-bound", "activation": act, "provider": "eager_out", "mode": mode,
+                         "round": r, "dtype": "float32", "numel": 2 ** 25, "log2_numel": 25, "threads": 2,
+                         "element_size": 4, "bytes_moved": 2 * 4 * 2 ** 25, "median_s": t, "hw_id": "cpu-test-1c"})
+    return pd.DataFrame(rows)
+
+
+def test_kernel_cost_runs_are_compared_on_their_round_medians():
+    pair = rerun.compare_cost(cost_rounds(3.0), cost_rounds(3.6))
+    ratio = pair[(pair["activation"] == "gelu") & (pair["quantity"] == "ratio_vs_relu")].iloc[0]
+    assert ratio["old"] == pytest.approx(3.0) and ratio["change"] == pytest.approx(0.2) and not ratio["within"]
+    same = rerun.compare_cost(cost_rounds(3.0), cost_rounds(3.0))
+    assert same["within"].all() and same["overlap"].all()
+
+
+def test_command_on_a_file_against_itself_reports_full_agreement(tmp_path, capsys):
+    # Timed rows, rows never timed (no value, a status saying why) and the trivial copy/ReLU rows.
+    path = tmp_path / "kernels.parquet"
+    pd.concat([frame({"gelu": 2.0, "tanh": 3.0}), frame({"relu": 1.0}), frame({"copy": 1.0}),
+               frame({"mish": float("nan")}, status="unavailable: no backward out= overload"),
+               frame({"elu": float("nan")}, status="timing failed: RuntimeError: boom")]).to_parquet(path)
+    assert main(["rerun-check", str(path), str(path), "--show", "0"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "copy_fraction: 3 of 3 large-size values within 10% (median |change| 0.0%; "
+        "worst +0.0%: gelu eager forward float32 2^22 1 thread(s))",
+        "ratio_vs_relu: 2 of 2 large-size values within 10% (median |change| 0.0%; "
+        "worst +0.0%: gelu eager forward float32 2^22 1 thread(s))",
+    ]

@@ -1,4 +1,5 @@
 import os
+import re
 
 import pandas as pd
 import pytest
@@ -38,11 +39,56 @@ def test_failed_write_leaves_previous_file(tmp_path, monkeypatch):
     assert not [p for p in os.listdir(path.parent) if p.endswith(".tmp")]
 
 
-def test_corrupt_parquet_says_what_to_do(tmp_path):
-    path = results.write_study(pd.DataFrame({"a": [1]}), "demo", tmp_path)
-    path.write_bytes(b"not a parquet file")
-    with pytest.raises(results.ResultsError, match="delete it and rerun"):
-        results.read_study("demo", tmp_path)
+def _truncated(good: bytes) -> bytes:
+    return good[: len(good) // 2]  # a full disk or a killed copy
+
+
+def _random(good: bytes) -> bytes:
+    return os.urandom(len(good))
+
+
+def _footer_garbled(good: bytes) -> bytes:
+    # Magic bytes intact at both ends, the metadata before the final ones overwritten.
+    return good[:-40] + b"\xff" * 36 + good[-4:]
+
+
+CORRUPTIONS = [
+    pytest.param(_truncated, id="truncated"),
+    pytest.param(_random, id="random-bytes"),
+    pytest.param(lambda good: b"", id="empty"),
+    pytest.param(lambda good: b"PAR1", id="magic-only"),
+    pytest.param(_footer_garbled, id="footer-garbled"),
+]
+CORRUPT_MESSAGE = re.compile(
+    r"(?P<path>\S+) is not a readable parquet file \((?P<reason>[^\n]+)\); delete it and rerun the study "
+    r"that writes it \(`make` reruns every study whose file is missing\)")
+
+
+@pytest.mark.parametrize("corrupt", CORRUPTIONS)
+@pytest.mark.parametrize("where", ["study", "part"])
+@pytest.mark.parametrize("reader", ["read_parquet", "read_arrow-columns"])
+def test_a_corrupt_file_names_itself_in_one_line_and_is_kept(tmp_path, corrupt, where, reader):
+    rows = pd.DataFrame({"activation": ["relu", "gelu"] * 50, "value": range(100)})
+    path = results.write_study(rows, "demo", tmp_path)
+    if where == "part":
+        path = results.write_study(rows, "demo", tmp_path, path=path.parent / "parts" / "demo" / "relu-s0.parquet")
+    damaged = corrupt(path.read_bytes())
+    path.write_bytes(damaged)
+    with pytest.raises(results.ResultsError) as info:
+        if reader == "read_parquet":
+            results.read_parquet(path)
+        else:  # as the report's machines table reads provenance
+            results.read_arrow(path, columns=["hw_id", "timestamp_utc"])
+    message = str(info.value)
+    match = CORRUPT_MESSAGE.fullmatch(message)
+    assert match, message
+    assert match["path"] == str(path)
+    assert path.read_bytes() == damaged  # the evidence is left as it was
+
+
+def test_a_missing_file_says_so(tmp_path):
+    with pytest.raises(results.ResultsError, match=r"demo.parquet does not exist; run the study that writes it"):
+        results.read_parquet(tmp_path / "demo.parquet")
 
 
 def test_unknown_hardware_id_lists_known(tmp_path):

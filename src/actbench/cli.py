@@ -14,21 +14,33 @@ from actbench.cliutil import writable_folder
 from actbench.studies import get as study_unit, study_names
 
 
+def summary(doc: str | None) -> str:
+    """A docstring's first paragraph on one line: a command's one-line help."""
+    return " ".join((doc or "").strip().split("\n\n")[0].split())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="actbench", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in study_names():
         study = study_unit(name)
-        p = sub.add_parser(name, help=study.summary)
+        p = sub.add_parser(name, help=study.summary, formatter_class=argparse.RawDescriptionHelpFormatter)
         p.add_argument("--results", default="results", type=writable_folder,
                        help="results folder (default: results)")
         study.add_arguments(p)
+        # The summary leads; the module's docstring says more, and a split study's epilog
+        # lists its jobs.
+        doc = (importlib.import_module(f"actbench.studies.{name}").__doc__ or "").strip()
+        p.description = "\n\n".join(text for text in (study.summary, doc) if text)
         p.set_defaults(handler=study.run)
 
     importlib.import_module("actbench.diagnostics").add_subparser(sub)
     importlib.import_module("actbench.rerun").add_subparser(sub)
 
-    p = sub.add_parser("report", help="figures, tables, numbers.json and claims.json from results/")
+    p = sub.add_parser("report", help="Write the figures, tables, numbers.json and claims.json from results/.",
+                       description="Turn every machine's results/<hw_id>/<study>.parquet into what the docs show: "
+                       "figures, Markdown tables (the data dictionary among them), numbers.json and the claims "
+                       "ledger's claims.json. Cheap: it trains and times nothing.")
     p.add_argument("--results", default="results", help="results folder (default: results)")
     p.add_argument("--out", default="docs/generated", type=writable_folder,
                    help="output folder (default: docs/generated)")
@@ -36,13 +48,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=lambda args: importlib.import_module("actbench.report").run(args))
 
     # Listed for --help only: main() hands gpu-check over before this parser is built.
-    sub.add_parser("gpu-check", help="CUDA: the prepared GPU run: kernel verification, launch configurations, "
-                   "training step, kernel timings (no Snakemake needed; --rehearse: on the CPU)")
+    sub.add_parser("gpu-check", help="Run the prepared GPU measurements on a CUDA machine: kernel verification, "
+                   "launch configurations, training step and kernel timings (no Snakemake needed; --rehearse "
+                   "runs them on the CPU).", description=summary(importlib.import_module("actbench.gpu_check").__doc__))
 
-    p = sub.add_parser("hwid", help="print this machine's hardware id")
+    p = sub.add_parser("hwid", help="Print this machine's hardware id.",
+                       description="Print the id of the folder results/<hw_id>/ this machine's results go to "
+                       "(the environment variable ACTBENCH_HW_ID overrides it).")
     p.set_defaults(handler=lambda args: print(importlib.import_module("actbench.hardware").hw_id()))
 
-    p = sub.add_parser("fingerprint", help="print this machine's hardware fingerprint as JSON")
+    p = sub.add_parser("fingerprint", help="Print this machine's hardware fingerprint as JSON.",
+                       description="Print, as JSON, the machine and library facts every results row carries "
+                       "(CPU, cores, memory, caches, versions, commit; GPU facts on a CUDA machine).")
     p.set_defaults(handler=lambda args: print(json.dumps(
         importlib.import_module("actbench.hardware").fingerprint(), indent=2)))
     return parser

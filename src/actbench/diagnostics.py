@@ -969,7 +969,8 @@ def seed(text: str) -> int:
 def add_subparser(sub) -> None:
     """Register ``diagnose`` on the actbench command line. Every option is checked as it is
     parsed, before the factory is imported or anything runs."""
-    p = sub.add_parser("diagnose", help="run the activation diagnostics on a model: one verdict per check")
+    p = sub.add_parser("diagnose", help="Run the activation diagnostics on a model: one verdict per check.",
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("factory", metavar="MODULE:FACTORY", help=FACTORY_HELP)
     p.add_argument("--samples", type=positive_int, default=256,
                    help="input sample size when the factory gives none (a positive integer)")

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from actbench.hardware import PROJECT_ROOT
-from actbench.results import atomic_write_text
+from actbench.results import atomic_write_text, hardware_ids, read_parquet
 
 DEFAULT_NOTEBOOK = PROJECT_ROOT / "notebooks" / "experiments.ipynb"
 
@@ -48,6 +48,11 @@ def execute(notebook: Path, results: Path, out: Path, timeout: int = 600) -> Pat
         raise FileNotFoundError(f"notebook {notebook} does not exist")
     if not results.is_dir():
         raise FileNotFoundError(f"results folder {results} does not exist; run the pipeline first")
+    # Read every results file here first: a damaged one then stops with one line naming it
+    # (actbench.results), not with a cell's pyarrow traceback that does not say which file.
+    for machine in hardware_ids(results):
+        for path in sorted((results / machine).glob("*.parquet")):
+            read_parquet(path)
     nb = nbformat.read(notebook, as_version=4)
     # The kernel inherits this environment; the notebook reads its results folder from it.
     env = {**os.environ, "ACTBENCH_RESULTS": str(results.resolve()), "MPLBACKEND": "module://matplotlib_inline.backend_inline"}

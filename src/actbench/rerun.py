@@ -12,6 +12,10 @@ compares absolute medians instead. Rows that were not timed in both runs (unavai
 providers, failed checks) are left out, and so are ratios that are 1 by construction
 (the copy against itself, ReLU against itself). The kernel study promises that a rerun
 reproduces the large-size ratios within 10 %; this is the command that checks it.
+
+Two runs of ``kernel_cost`` (the study the cost claims are decided on) are compared per
+regime: each ratio is the median over that run's interleaved rounds, and the summary
+also says for how many the two runs' 95 % intervals overlap.
 """
 
 from __future__ import annotations
@@ -67,7 +71,38 @@ def compare(old: pd.DataFrame, new: pd.DataFrame, min_log2: int = 20, tolerance:
     return pair.sort_values("change", key=lambda s: -s.abs()).reset_index(drop=True)
 
 
-def summary(pair: pd.DataFrame, tolerance: float) -> str:
+def compare_cost(old: pd.DataFrame, new: pd.DataFrame, tolerance: float = 0.10) -> pd.DataFrame:
+    """Two runs of the ``kernel_cost`` study: per regime, every activation's ratio to ReLU
+    and fraction of copy bandwidth (each the median over that run's interleaved rounds,
+    as the report computes it), side by side, with whether the two 95 % intervals overlap."""
+    from actbench.report.kernel_cost import regime_measurements
+
+    if not 0 < tolerance < 1:
+        raise ValueError(f"tolerance must be between 0 and 1 (a fraction, 0.10 = 10 %), got {tolerance}")
+    rows = []
+    for regime in sorted(set(old["regime"]) & set(new["regime"])):
+        a = regime_measurements(old[old["regime"] == regime])
+        b = regime_measurements(new[new["regime"] == regime])
+        for key in sorted(set(a) & set(b)):
+            act, quantity, mode = key
+            if act in ("copy", "min_other") or not ("ratio_vs_relu" in quantity or quantity == "copy_fraction"):
+                continue
+            m_old, m_new = a[key], b[key]
+            rows.append({"regime": regime, "activation": act, "provider": "eager_out", "mode": mode, "dtype": "float32",
+                         "numel": int(old.loc[old["regime"] == regime, "numel"].iloc[0]),
+                         "threads": int(old.loc[old["regime"] == regime, "threads"].iloc[0]),
+                         "quantity": quantity.replace("fwd_bwd_time_", "").replace("fwd_time_", ""),
+                         "old": m_old.estimate, "new": m_new.estimate,
+                         "overlap": m_old.ci_low <= m_new.ci_high and m_new.ci_low <= m_old.ci_high})
+    pair = pd.DataFrame(rows)
+    if pair.empty:
+        return pair
+    pair["change"] = pair["new"] / pair["old"] - 1
+    pair["within"] = pair["change"].abs() <= tolerance
+    return pair.sort_values("change", key=lambda s: -s.abs()).reset_index(drop=True)
+
+
+def summary(pair: pd.DataFrame, tolerance: float, what: str = "large-size values") -> str:
     if pair.empty:
         return "no configuration was timed at a large size in both runs"
     lines = []
@@ -75,7 +110,7 @@ def summary(pair: pd.DataFrame, tolerance: float) -> str:
         inside = int(grp["within"].sum())
         worst = grp.iloc[0]
         med = float(grp["change"].abs().median())
-        lines.append(f"{q}: {inside} of {len(grp)} large-size values within {tolerance:.0%} "
+        lines.append(f"{q}: {inside} of {len(grp)} {what} within {tolerance:.0%} "
                      f"(median |change| {med:.1%}; worst {worst['change']:+.1%}: {worst['activation']} "
                      f"{worst['provider']} {worst['mode']} {worst['dtype']} 2^{int(round(math.log2(worst['numel'])))} "
                      f"{int(worst['threads'])} thread(s))")
@@ -96,7 +131,16 @@ def add_subparser(sub) -> None:
 
 
 def run(args) -> None:
-    pair = compare(read_parquet(args.old), read_parquet(args.new), args.min_log2, args.tolerance, args.quantities)
+    old, new = read_parquet(args.old), read_parquet(args.new)
+    if "regime" in old.columns and "regime" in new.columns:  # two kernel_cost runs
+        pair = compare_cost(old, new, args.tolerance)
+        if args.show and not pair.empty:
+            print(pair.head(args.show).to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+        for regime, grp in pair.groupby("regime"):
+            print(f"{regime}: " + summary(grp, args.tolerance, "values").replace("\n", f"\n{regime}: ")
+                  + f"; 95 % intervals overlap for {int(grp['overlap'].sum())} of {len(grp)}")
+        return
+    pair = compare(old, new, args.min_log2, args.tolerance, args.quantities)
     if args.show and not pair.empty:
         print(pair.head(args.show).to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     print(summary(pair, args.tolerance))

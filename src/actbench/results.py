@@ -100,14 +100,29 @@ def study_path(study: str, results_dir: Path = DEFAULT_RESULTS, hw: str | None =
 
 
 def read_parquet(path: Path) -> pd.DataFrame:
+    return read_arrow(path).to_pandas()
+
+
+def read_arrow(path: Path, columns: list[str] | None = None) -> pa.Table:
+    """A results file as an Arrow table; ``columns``: only these (those it lacks are skipped).
+
+    Every reader of results goes through here, so a damaged file (truncated by a full
+    disk, overwritten with other bytes) stops with one line naming it and what to do,
+    never with pyarrow's traceback (which does not say which file it was reading).
+    """
     path = Path(path)
     if not path.exists():
         raise ResultsError(f"{path} does not exist; run the study that writes it (see `python -m actbench --help`)")
     try:
-        return pq.read_table(path).to_pandas()
-    except (pa.ArrowInvalid, OSError) as exc:
+        if columns is not None:
+            present = set(pq.read_schema(path).names)
+            columns = [c for c in columns if c in present]
+        return pq.read_table(path, columns=columns)
+    except (pa.ArrowException, OSError) as exc:  # ArrowInvalid, thrift errors (OSError), ...
+        reason = " ".join(str(exc).split())  # one line: some pyarrow messages span several
         raise ResultsError(
-            f"{path} is not a readable parquet file ({exc}); delete it and rerun the study that writes it"
+            f"{path} is not a readable parquet file ({reason}); delete it and rerun the study that writes it "
+            "(`make` reruns every study whose file is missing)"
         ) from exc
 
 

@@ -15,6 +15,7 @@ rule notebook:
         CONDA_ENV
     resources:
         slots=1,
+        generated_folder=1,  # not while the report swaps the folder (report.smk)
     params:
         results=RESULTS,
     shell:

@@ -9,9 +9,16 @@ _SRC = f"{workflow.basedir}/src/actbench"
 REPORT_CODE = sorted(
     _glob.glob(f"{_SRC}/report/*.py")
     + _glob.glob(f"{_SRC}/studies/*.py")  # a study may declare its claims and its report itself
-    + [f"{_SRC}/{name}" for name in ("claims.py", "claims.yaml", "verdicts.py", "measurement.py", "stats.py",
-                                     "tutorial.py", "tutorial_outline.yaml")]
+    + [f"{_SRC}/{name}" for name in ("claims.py", "claims.yaml", "columns.yaml", "verdicts.py", "measurement.py",
+                                     "stats.py", "tutorial.py", "tutorial_outline.yaml")]
 )
+
+# The report replaces docs/generated/ as a whole (built aside, then swapped in; see
+# actbench.report) and the notebook writes into that folder: were they to run at once,
+# the swap could drop the notebook's file. One unit of `generated_folder` each keeps
+# them apart (registered here, so it holds with or without a profile).
+if "generated_folder" not in workflow.global_resources:
+    workflow.register_resource("generated_folder", 1)
 
 
 def report_inputs():
@@ -31,5 +38,6 @@ rule report:
         CONDA_ENV
     resources:
         slots=1,
+        generated_folder=1,
     shell:
         "{PY} report --results {RESULTS} --out docs/generated > {log} 2>&1"

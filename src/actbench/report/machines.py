@@ -6,10 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-import pyarrow.parquet as pq
 
 from actbench.report.common import write_table
-from actbench.results import hardware_ids
+from actbench.results import hardware_ids, read_arrow
 
 # Provenance columns shown, in order; GPU columns exist only for results taken with CUDA.
 COLUMNS = {
@@ -21,12 +20,10 @@ COLUMNS = {
 
 def _provenance(path: Path) -> dict:
     """The provenance of a study file's last row (reads only those columns)."""
-    names = set(pq.read_schema(path).names)
-    wanted = [c for c in [*COLUMNS, "timestamp_utc"] if c in names]
-    table = pq.read_table(path, columns=wanted)
+    table = read_arrow(path, columns=[*COLUMNS, "timestamp_utc"])
     if table.num_rows == 0:
         return {}
-    return {c: table.column(c)[table.num_rows - 1].as_py() for c in wanted}
+    return {c: table.column(c)[table.num_rows - 1].as_py() for c in table.column_names}
 
 
 def build(results_dir: Path, out_dir: Path, book) -> None:

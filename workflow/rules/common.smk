@@ -39,7 +39,7 @@ RESULTS = config["results_dir"]
 CLUSTER = config.get("cluster", False)
 if CLUSTER:
     HW = ".cluster/declared"
-    PY = f"ACTBENCH_LINK_DIR={shlex.quote(RESULTS + '/' + HW)} python -m actbench"
+    PY = f"ACTBENCH_LINK_DIR={shlex.quote(f'{RESULTS}/{HW}')} python -m actbench"
 else:
     HW = _hw_id()
     PY = "python -m actbench"
@@ -142,3 +142,10 @@ if _clash:  # the two part rules are told apart by the job name alone
 
 def study_outputs():
     return [result(s) for s in UNITS]
+
+
+def report_inputs():
+    """This run's study outputs plus the results other machines committed (report, notebook)."""
+    import glob
+
+    return sorted(set(study_outputs()) | set(glob.glob(f"{RESULTS}/*/*.parquet")))

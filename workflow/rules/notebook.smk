@@ -6,7 +6,7 @@ NOTEBOOK_OUTPUT = "docs/generated/experiments.ipynb"
 rule notebook:
     input:
         notebook=f"{workflow.basedir}/notebooks/experiments.ipynb",
-        results=report_inputs(),  # this run's study outputs plus other machines' results (report.smk)
+        results=report_inputs(),  # this run's study outputs plus other machines' results (common.smk)
     output:
         NOTEBOOK_OUTPUT,
     log:
@@ -15,9 +15,9 @@ rule notebook:
         CONDA_ENV
     resources:
         slots=1,
-        generated_folder=1,  # not while the report swaps the folder (report.smk)
+        generated_folder=1,  # not while the report swaps the folder (common.smk)
     params:
-        results=RESULTS,
+        results=lambda wildcards: RESULTS,  # a folder, not a file: every machine's results
     shell:
         "python -m actbench.notebook --results {params.results} --notebook {input.notebook:q} "
         "--out {output} > {log} 2>&1"

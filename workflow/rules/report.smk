@@ -21,11 +21,6 @@ if "generated_folder" not in workflow.global_resources:
     workflow.register_resource("generated_folder", 1)
 
 
-def report_inputs():
-    """This run's study outputs plus the results other machines committed."""
-    return sorted(set(study_outputs()) | set(_glob.glob(f"{RESULTS}/*/*.parquet")))
-
-
 rule report:
     input:
         results=report_inputs(),
@@ -39,5 +34,8 @@ rule report:
     resources:
         slots=1,
         generated_folder=1,
+    params:
+        py=PY,
+        results=lambda wildcards: RESULTS,
     shell:
-        "{PY} report --results {RESULTS} --out docs/generated > {log} 2>&1"
+        "{params.py} report --results {params.results} --out docs/generated > {log} 2>&1"

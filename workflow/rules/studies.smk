@@ -13,7 +13,9 @@
 # so no other job shares the cores. Results are deterministic given the seed and the
 # machine, so the other jobs may use Snakemake's between-workflow cache (`--cache`); the
 # hardware id is a parameter so that machines sharing a cache never swap results. Job
-# lists and flags come from the helpers in common.smk.
+# lists and flags come from the helpers in common.smk. The study's name reaches the shell
+# command through `params`, never as a loop variable in the command: Snakemake formats the
+# command when the job runs, after the loop has moved on.
 
 for _study in UNITS:
     _unit = UNITS[_study]
@@ -36,9 +38,12 @@ for _study in UNITS:
             cache: _slots == 1
             params:
                 hw=HW,
+                py=PY,
+                study=_study,
+                results=lambda wildcards: RESULTS,
                 flags=_flags,
             shell:
-                f"{PY} {_study} --results {RESULTS} {{params.flags}} > {{log}} 2>&1"
+                "{params.py} {params.study} --results {params.results} {params.flags} > {log} 2>&1"
 
         continue
 
@@ -63,9 +68,12 @@ for _study in UNITS:
             cache: _slots == 1
             params:
                 hw=HW,
+                py=PY,
+                study=_study,
+                results=lambda wildcards: RESULTS,
                 flags=_flags,
             shell:
-                f"{PY} {_study} --results {RESULTS} --part {{wildcards.job}} --threads {{threads}} "
+                "{params.py} {params.study} --results {params.results} --part {wildcards.job} --threads {threads} "
                 "{params.flags} > {log} 2>&1"
 
     rule:
@@ -81,5 +89,9 @@ for _study in UNITS:
             CONDA_ENV
         resources:
             slots=1,
+        params:
+            py=PY,
+            study=_study,
+            results=lambda wildcards: RESULTS,
         shell:
-            f"{PY} {_study} --results {RESULTS} --merge {{input}} > {{log}} 2>&1"
+            "{params.py} {params.study} --results {params.results} --merge {input} > {log} 2>&1"

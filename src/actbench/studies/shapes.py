@@ -83,7 +83,7 @@ def run(args) -> "Path":
 
 STUDY = Study(
     name=NAME,
-    summary="f and f' of every registry entry on a grid and at the tutorial's quoted points, with the "
+    summary="Computes f and f' of every registry entry on a grid and at the tutorial's quoted points, with the "
             "computed properties (range, monotonicity, smoothness, Gaussian moments, minimum).",
     key=KEY,
     params=(

@@ -51,11 +51,14 @@ def test_subcommand_has_a_description(name, capsys):
     assert " ".join(parser.description.split()[:8]) in shown, f"{name} --help does not show its description"
 
 
-def test_study_help_is_the_docstrings_whole_first_paragraph():
-    """The one-liner is not cut at the docstring's first line break (the old half sentences)."""
-    help_text, _ = COMMANDS["kernel_cost"]
-    assert help_text.endswith("interleaved rounds.")
-    assert "\n" not in help_text
+def test_study_help_is_the_declared_summary():
+    """A study's one-liner is its declaration's summary (actbench.studies.unit), whole."""
+    from actbench.studies import units
+
+    for name, study in units().items():
+        help_text, parser = COMMANDS[name]
+        assert help_text == study.summary and "\n" not in help_text, name
+        assert parser.description.startswith(study.summary), name
 
 
 def test_summary_joins_the_first_paragraph():

@@ -120,6 +120,8 @@ def read_arrow(path: Path, columns: list[str] | None = None) -> pa.Table:
         return pq.read_table(path, columns=columns)
     except (pa.ArrowException, OSError) as exc:  # ArrowInvalid, thrift errors (OSError), ...
         reason = " ".join(str(exc).split())  # one line: some pyarrow messages span several
+        # pyarrow repeats the path for some readers and not others; we name it once
+        reason = reason.replace(f"Could not open Parquet input source '{path}': ", "")
         raise ResultsError(
             f"{path} is not a readable parquet file ({reason}); delete it and rerun the study that writes it "
             "(`make` reruns every study whose file is missing)"

@@ -148,4 +148,5 @@ def report_inputs():
     """This run's study outputs plus the results other machines committed (report, notebook)."""
     import glob
 
-    return sorted(set(study_outputs()) | set(glob.glob(f"{RESULTS}/*/*.parquet")))
+    committed = glob.glob(f"{RESULTS}/*/*.parquet") + glob.glob(f"{RESULTS}/*/rerun/*.parquet")  # reruns: reproducibility
+    return sorted(set(study_outputs()) | set(committed))

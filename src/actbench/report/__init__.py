@@ -27,6 +27,7 @@ REPORTS = [
     "actbench.report.ablations",
     "actbench.report.ledger",
     "actbench.report.ledger_table",  # after the ledger: renders its claims.json
+    "actbench.report.provenance",  # last: marks the machine each study's prose quotes (<study>.shown_hw)
 ]
 
 

@@ -34,6 +34,7 @@ REPORTS = [
     "actbench.report.ledger",
     "actbench.report.ledger_table",  # after the ledger: renders its claims.json
     "actbench.report.data_dictionary",
+    "actbench.report.provenance",  # last: marks the machine each study's prose quotes (<study>.shown_hw)
 ]
 
 

@@ -151,6 +151,30 @@ def define_env(env):
         return claims["counts"]
 
     @env.macro
+    def provenance(*studies: str) -> str:
+        """Which machine(s), run dates and commits a result page shows: the generated
+        tables/provenance-<study>.md of each study, merged into one table in a note."""
+        if not studies:
+            raise ValueError("provenance() needs at least one study name")
+        header, rows = None, []
+        for study in studies:
+            lines = table(f"provenance-{study}").strip().splitlines()
+            if header is not None and lines[:2] != header:
+                raise ValueError(f"provenance-{study}.md has other columns than provenance-{studies[0]}.md")
+            header = lines[:2]
+            rows += lines[2:]
+        import posixpath
+
+        body = "\n".join("    " + line for line in header + rows)
+        here = posixpath.dirname(env.page.file.src_uri) if env.page else ""
+        methodology = posixpath.relpath("methodology.md", here or ".")
+        return ('!!! info "Where these results come from"\n'
+                f"{body}\n\n"
+                "    <small>Run: when the first and the last row were written (UTC). A commit ending in "
+                "`-dirty` ran from a working tree with uncommitted changes. Hardware and library versions "
+                f"of each machine: [methodology]({methodology}#machines).</small>\n")
+
+    @env.macro
     def bad_input_table() -> str:
         """The bad-input table, from src/actbench/bad_inputs.yaml (tests/test_bad_input.py runs every row)."""
         from actbench.bad_inputs import markdown_table

@@ -3,7 +3,10 @@ installs it) against a local HTTP server, as a reader would load it.
 
 Checks per key page: no console errors or failed loads, every image decoded, all maths
 typeset by the vendored MathJax. Then one decision-tree path is clicked through to its
-recommendation, and the ledger filter is used. Full-page screenshots go to
+recommendation, and the ledger filter is used. At 1400 px and at phone width, tables
+and equations fit the column or scroll in their own frame, and the ledger's claim
+column stays readable. The palette toggles light/dark, verdict badges keep a 4.5:1
+contrast in both, and code blocks get copy buttons. Full-page screenshots go to
 test-output/ (gitignored; CI keeps them as an artifact).
 """
 
@@ -151,3 +154,156 @@ def test_ledger_filters_by_verdict_and_sorts(server, browser):
     assert first_sections[0] == last_section
     assert browser.console_errors(since) == []
     browser.screenshot(OUTPUT / "ledger.png")
+
+
+# ── pages that fit, at desktop and phone width ───────────────────────────────────
+
+WIDE_PAGES = ["tutorial/01-why.md", "tutorial/02-properties.md", "tutorial/03-activations.md", "tutorial/07-advanced.md",
+              "tutorial/08-summary.md", "ablations.md", "kernels.md", "ledger.md", "methodology.md"]
+
+# For every table and equation in the main column: either it lies inside the column, or
+# the nearest box that scrolls sideways (itself or an ancestor) does; nothing on the way
+# hides what overflows it; and the page as a whole never scrolls sideways.
+FIT_CHECK = """((viewport) => {
+  const column = document.querySelector('.md-content').getBoundingClientRect();
+  const inside = r => r.left >= column.left - 1 && r.right <= column.right + 1;
+  const problems = [];
+  if (document.documentElement.scrollWidth > viewport + 1)
+    problems.push('page scrolls sideways: ' + document.documentElement.scrollWidth + ' px > ' + viewport + ' px');
+  const items = document.querySelectorAll('.md-content table, .md-content div.arithmatex, ' +
+                                          '.md-content span.arithmatex > mjx-container, .md-content pre');
+  items.forEach(el => {
+    if (!el.getClientRects().length || !el.getBoundingClientRect().width) return;  // in a closed tab or box
+    const name = el.tagName.toLowerCase() + ' "' + el.textContent.trim().replace(/\\s+/g, ' ').slice(0, 50) + '"';
+    // Up from the element: the first box that can scroll sideways and lies inside the
+    // column is its frame. A box that hides overflow on the way clips it.
+    for (let box = el; box; box = box.parentElement) {
+      const style = getComputedStyle(box);
+      const block = !['table', 'inline-table', 'inline'].includes(style.display);  // overflow is ignored there
+      const r = box.getBoundingClientRect();
+      if (block && ['auto', 'scroll'].includes(style.overflowX) && inside(r)) return;
+      if (block && ['hidden', 'clip'].includes(style.overflowX) && box.scrollWidth > box.clientWidth + 1) {
+        problems.push(name + ': clipped by ' + box.tagName.toLowerCase() + '.' + box.className);
+        return;
+      }
+      if (box.classList.contains('md-content')) break;
+    }
+    const r = el.getBoundingClientRect();
+    if (!inside(r)) problems.push(name + ': runs past the column (' + Math.round(r.left) + '–' + Math.round(r.right) +
+                                  ' px; column ' + Math.round(column.left) + '–' + Math.round(column.right) + ' px)');
+  });
+  return problems;
+})"""
+
+
+def set_width(browser, width: int) -> None:
+    browser.call("Emulation.setDeviceMetricsOverride",
+                 {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": width < 600})
+
+
+@pytest.mark.parametrize("width", [1400, 390])
+@pytest.mark.parametrize("src", WIDE_PAGES)
+def test_tables_and_equations_fit_or_scroll(server, browser, src, width):
+    _, base = server
+    set_width(browser, width)
+    try:
+        browser.open(url_of(base, src))
+        wait_for_maths(browser)
+        problems = browser.evaluate(f"{FIT_CHECK}({width})")
+    finally:
+        browser.call("Emulation.clearDeviceMetricsOverride")
+    assert problems == [], f"{src} at {width} px: {problems}"
+
+
+@pytest.mark.parametrize("width", [1400, 390])
+def test_ledger_claims_readable_and_every_column_reachable(server, browser, width):
+    """The claim column keeps a readable width; at phone width the table scrolls in its
+    frame, and scrolling it to the end brings the verdict column into view."""
+    _, base = server
+    set_width(browser, width)
+    try:
+        browser.open(url_of(base, "ledger.md"))
+        result = browser.evaluate("""(() => {
+            const table = document.getElementById('ledger-table');
+            const column = document.querySelector('.md-content').getBoundingClientRect();
+            const isFrame = box => { const s = getComputedStyle(box);  // scrolls sideways and fits the column
+                return ['auto', 'scroll'].includes(s.overflowX) && !['table', 'inline-table'].includes(s.display) &&
+                       box.getBoundingClientRect().right <= column.right + 1; };
+            let frame = table;
+            while (frame && !isFrame(frame)) frame = frame.parentElement;
+            const claim = table.tBodies[0].rows[0].cells[2].getBoundingClientRect().width;
+            const scrolls = frame ? frame.scrollWidth > frame.clientWidth + 1 : false;
+            if (frame) frame.scrollLeft = frame.scrollWidth;
+            const verdict = table.tBodies[0].rows[0].cells[6].getBoundingClientRect();
+            return {claim, scrolls, hasFrame: !!frame, verdictRight: verdict.right, verdictLeft: verdict.left,
+                    page: document.documentElement.scrollWidth};
+        })()""")
+    finally:
+        browser.call("Emulation.clearDeviceMetricsOverride")
+    assert result["claim"] >= (220 if width >= 1000 else 150), result
+    assert result["page"] <= width + 1, result  # the page itself never scrolls sideways
+    assert result["hasFrame"], result
+    assert 0 <= result["verdictLeft"] and result["verdictRight"] <= width + 1, result
+    if width < 600:
+        assert result["scrolls"], result
+    else:  # at desktop width every column fits without scrolling
+        assert not result["scrolls"], result
+
+
+# ── dark mode ────────────────────────────────────────────────────────────────────
+
+CONTRAST = """(() => {
+  const rgba = c => { const m = c.match(/[\\d.]+/g).map(Number); return [m[0], m[1], m[2], m.length > 3 ? m[3] : 1]; };
+  const over = (top, below) => top.slice(0, 3).map((v, i) => v * top[3] + below[i] * (1 - top[3]));
+  const lum = c => { const l = c.map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+                     return 0.2126 * l[0] + 0.7152 * l[1] + 0.0722 * l[2]; };
+  const page = rgba(getComputedStyle(document.body).backgroundColor);
+  const out = {};
+  document.querySelectorAll('.ledger-verdict').forEach(el => {
+    const style = getComputedStyle(el);
+    const bg = over(rgba(style.backgroundColor), page.slice(0, 3));
+    const fg = over(rgba(style.color), bg);
+    const [a, b] = [lum(fg), lum(bg)].sort((x, y) => y - x);
+    const ratio = (a + 0.05) / (b + 0.05);
+    const key = el.dataset.verdict;
+    out[key] = Math.min(out[key] === undefined ? Infinity : out[key], ratio);
+  });
+  return out;
+})()"""
+
+
+def test_palette_toggle_and_readable_badges_in_both_schemes(server, browser):
+    """The header toggle switches light and dark; verdict badges (plain on the ledger,
+    links in claim tables) keep a contrast of at least 4.5:1 in both schemes."""
+    site, base = server
+    verdicts = {r["verdict"] for r in site.claims()["claims"]}
+    since = browser.open(url_of(base, "ledger.md"))
+    scheme = "document.body.getAttribute('data-md-color-scheme')"
+    toggle = "document.querySelector('form[data-md-component=palette] label:not([hidden])').click()"
+    schemes = [browser.evaluate(scheme)]
+    for _ in range(2):  # to the other scheme and back (the choice is remembered across pages)
+        browser.evaluate(toggle)
+        schemes.append(browser.evaluate(scheme))
+    assert schemes == ["default", "slate", "default"], schemes
+    errors = browser.console_errors(since)
+    for src in ("ledger.md", "tutorial/06-mistakes.md"):
+        since = browser.open(url_of(base, src))
+        for name in ("default", "slate"):
+            # Links fade their colour over a short transition: measure once it has ended.
+            browser.evaluate(f"document.body.setAttribute('data-md-color-scheme', '{name}'); "
+                             "new Promise(done => setTimeout(done, 500))")
+            ratios = browser.evaluate(CONTRAST)
+            assert ratios and set(ratios) <= verdicts, (src, name, ratios)
+            if src == "ledger.md":  # the ledger shows every verdict there is
+                assert set(ratios) == verdicts, (name, ratios)
+            assert all(r >= 4.5 for r in ratios.values()), f"badge contrast on {src} in {name}: {ratios}"
+        errors += browser.console_errors(since)
+    assert errors == []
+
+
+def test_code_blocks_have_copy_buttons(server, browser):
+    _, base = server
+    browser.open(url_of(base, "custom-activation.md"))
+    counts = browser.evaluate("""({blocks: document.querySelectorAll('.md-content pre > code').length,
+        buttons: document.querySelectorAll('.md-content pre button[data-md-type=copy], .md-content .md-code__button[data-md-type=copy]').length})""")
+    assert counts["blocks"] > 0 and counts["buttons"] == counts["blocks"], counts

@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from html.parser import HTMLParser
 from pathlib import Path
 
 import nbformat
@@ -330,3 +331,199 @@ def test_every_tutorial_section_has_a_page_and_heading(site, chapter):
     assert headings, f"{chapter['page']} has no headings"
     missing = [s["id"] for s in chapter["sections"] if s.get("heading") not in headings]
     assert not missing, f"sections without a heading on {chapter['page']}: {missing}; headings: {headings}"
+
+
+# ── no raw LaTeX outside the maths ───────────────────────────────────────────────
+
+# What MathJax would have typeset, had arithmatex recognised it: $…$ and \(…\) / \[…\].
+RAW_LATEX = re.compile(r"\$|\\[()\[\]]|\\(?:frac|sigma|max|operatorname|tanh|Phi|alpha|lambda)\b")
+
+
+class _PageText(HTMLParser):
+    """Text of a built page, sorted into prose, headings and table-of-contents entries.
+    Maths (arithmatex), code, scripts and styles are not prose; a heading's permalink
+    sign is dropped. Headings keep their arithmatex spans, so maths in a heading shows."""
+
+    SKIP = {"script", "style", "code", "pre", "kbd", "samp", "svg", "textarea"}
+    VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.stack: list[tuple[str, bool, bool, bool, bool]] = []  # tag, skip, maths, heading, toc
+        self.prose: list[str] = []
+        self.headings: list[str] = []
+        self.toc: list[str] = []
+        self._heading: list[str] | None = None
+        self._toc_link: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        classes = (attrs.get("class") or "").split()
+        skip, maths, heading, toc = self.stack[-1][1:] if self.stack else (False, False, False, False)
+        skip = skip or tag in self.SKIP or "headerlink" in classes
+        maths = maths or "arithmatex" in classes
+        if re.fullmatch(r"h[1-6]", tag):
+            heading, self._heading = True, []
+        if tag == "nav" and "md-nav--secondary" in classes:  # the page's table of contents
+            toc = True
+        if toc and tag == "a":
+            self._toc_link = []
+        if tag not in self.VOID:
+            self.stack.append((tag, skip, maths, heading, toc))
+
+    def handle_endtag(self, tag):
+        if tag not in (entry[0] for entry in self.stack):
+            return  # a stray end tag closes nothing
+        while self.stack:
+            top = self.stack.pop()[0]
+            if re.fullmatch(r"h[1-6]", top) and self._heading is not None:
+                self.headings.append(" ".join("".join(self._heading).split()))
+                self._heading = None
+            if top == "a" and self._toc_link is not None:
+                self.toc.append(" ".join("".join(self._toc_link).split()))
+                self._toc_link = None
+            if top == tag:
+                break
+
+    def handle_data(self, data):
+        skip, maths, heading, toc = self.stack[-1][1:] if self.stack else (False, False, False, False)
+        if self._heading is not None and not skip:
+            self._heading.append(data)  # maths included: a heading must not hold any
+        if self._toc_link is not None:
+            self._toc_link.append(data)
+        if not (skip or maths or heading or toc):
+            self.prose.append(data)
+
+
+def page_text(page_html: str) -> _PageText:
+    parser = _PageText()
+    parser.feed(page_html)
+    parser.close()
+    return parser
+
+
+def raw_latex_problems(page_html: str) -> list[str]:
+    text = page_text(page_html)
+    problems = [f"maths in a heading: {h!r}" for h in text.headings if RAW_LATEX.search(h)]
+    problems += [f"maths in the table of contents: {t!r}" for t in text.toc if RAW_LATEX.search(t)]
+    prose = "".join(text.prose)
+    problems += [f"raw LaTeX in the prose: …{prose[max(0, m.start() - 40):m.end() + 40]!r}…"
+                 for m in RAW_LATEX.finditer(prose)]
+    if re.search(r"<h[1-6][^>]*>(?:(?!</h[1-6]>).)*class=\"arithmatex\"", page_html, re.S):
+        problems.append("a heading holds an arithmatex span")
+    return problems
+
+
+def test_raw_latex_checker_finds_what_it_should():
+    """The checker itself: a number after `$x = $` (arithmatex skips it, the dollars stay),
+    maths in a heading and in the table of contents are found; typeset maths and code are not."""
+    good = ('<h2 id="a">ReLU<a class="headerlink" href="#a">¶</a></h2><p>At <span class="arithmatex">\\(x =\\)</span>'
+            ' 0.5, and <code>echo $HOME</code>.</p><pre><code>$ make</code></pre>')
+    assert raw_latex_problems(good) == []
+    assert raw_latex_problems("<p>at $x = $ 0.5 the slope</p>")
+    assert raw_latex_problems('<h3 id="b">Sigmoid, <span class="arithmatex">\\(\\sigma(x)\\)</span></h3>')
+    assert raw_latex_problems('<nav class="md-nav md-nav--secondary"><ul><li><a href="#b">'
+                              'Sigmoid, \\(\\sigma(x)\\)</a></li></ul></nav>')
+
+
+def test_no_raw_latex_in_headings_toc_or_prose(site):
+    problems = {}
+    for page in sorted(site.site.rglob("*.html")):
+        found = raw_latex_problems(page.read_text())
+        if found:
+            problems[page.relative_to(site.site).as_posix()] = found
+    assert not problems, problems
+
+
+def test_search_index_titles_have_no_maths(site):
+    """Search results list page and section titles: plain text, never LaTeX source."""
+    index = json.loads((site.site / "search" / "search_index.json").read_text())
+    assert len(index["docs"]) > 50
+    bad = [(d["location"], d["title"]) for d in index["docs"] if RAW_LATEX.search(html.unescape(d["title"]))]
+    assert not bad, bad
+
+
+# ── reading aids ─────────────────────────────────────────────────────────────────
+
+def test_theme_has_dark_mode_footer_and_copy_buttons():
+    theme = yaml.safe_load((ROOT / "mkdocs.yml").read_text())["theme"]
+    assert {"navigation.footer", "content.code.copy"} <= set(theme["features"])
+    schemes = [p["scheme"] for p in theme["palette"]]
+    assert schemes == ["default", "slate"]
+    assert all(p.get("toggle") and p.get("media") for p in theme["palette"])
+
+
+def test_pages_link_to_their_neighbours(site):
+    """The prev/next footer follows the nav order."""
+    page = site.page("tutorial/02-properties.md")
+    prev = re.search(r'<a href="([^"]+)" class="md-footer__link md-footer__link--prev"', page)
+    following = re.search(r'<a href="([^"]+)" class="md-footer__link md-footer__link--next"', page)
+    assert prev and following, "no prev/next footer on chapter 2"
+    assert prev.group(1).rstrip("/").endswith("01-why") and following.group(1).rstrip("/").endswith("03-activations")
+
+
+RESULT_PAGES = ["kernels.md", "experiments.md", "dead-units.md", "necessity.md", "ablations.md", "activations.md"]
+
+
+def _provenance_rows(page_html: str) -> dict[tuple[str, str], list[str]]:
+    """(study, machine) -> [run, commit, rows] of the "Where these results come from" table."""
+    box = page_html.split("Where these results come from", 1)
+    assert len(box) == 2, "no provenance note"
+    table = box[1].split("</table>", 1)[0]
+    rows = {}
+    for tr in re.findall(r"<tr>(.*?)</tr>", table, re.S)[1:]:
+        cells = [html.unescape(re.sub(r"<[^>]+>", "", c)).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", tr, re.S)]
+        rows[(cells[0], cells[1].split(" (")[0])] = cells[2:]
+    return rows
+
+
+@pytest.mark.parametrize("src", RESULT_PAGES)
+def test_result_pages_say_which_runs_they_show(site, src):
+    """Each result page names the machine, run dates and commits of every study whose
+    numbers it renders, and those agree with the parquet files."""
+    rows = _provenance_rows(site.page(src))
+    studies = {study for study, _ in rows}
+    rendered = {r["key"].split(".", 1)[0] for r in site.rendered_numbers() if r["page"] == src}
+    assert rendered <= studies, f"{src} renders numbers of {sorted(rendered - studies)} without saying which run"
+    for study in studies:
+        files = sorted(docsite.RESULTS.glob(f"*/{study}.parquet"))
+        assert {hw for s, hw in rows if s == study} == ({p.parent.name for p in files} or {"–"}), (src, study)
+        for path in files:
+            run, commit, count = rows[(study, path.parent.name)]
+            df = pd.read_parquet(path, columns=["timestamp_utc", "project_commit"])
+            stamps = pd.to_datetime(df["timestamp_utc"], utc=True)
+            assert run.startswith(stamps.min().strftime("%Y-%m-%d %H:%M")), (study, run)
+            assert stamps.max().strftime("%H:%M") in run, (study, run)
+            assert set(commit.split(", ")) == set(df["project_commit"]), (study, commit)
+            assert int(count) == len(df), study
+
+
+def test_provenance_tables_mark_the_quoted_machine(tmp_path):
+    from actbench.report import provenance
+
+    source = next(docsite.RESULTS.glob("*/shapes.parquet"))
+    base = pd.read_parquet(source).head(4)
+    for hw, stamps, commits in [("machine-a", ["2030-01-02T10:00:00+00:00", "2030-01-02T11:30:00+00:00"], ["abc", "def"]),
+                                ("machine-b", ["2030-01-02T23:59:00+00:00", "2030-01-03T00:10:00+00:00"], ["abc", "abc"])]:
+        (tmp_path / "results" / hw).mkdir(parents=True)
+        df = base.head(2).assign(hw_id=hw, timestamp_utc=stamps, project_commit=commits)
+        df.to_parquet(tmp_path / "results" / hw / "shapes.parquet")
+    book = NumberBook()
+    book.add("shapes.shown_hw", "machine-b")
+    provenance.build(tmp_path / "results", tmp_path / "gen", book)
+    lines = (tmp_path / "gen/tables/provenance-shapes.md").read_text().splitlines()
+    assert lines[0] == "| study | machine | run (UTC) | commit | rows |"
+    assert lines[2] == "| `shapes` | `machine-a` | 2030-01-02 10:00 – 11:30 | abc, def | 2 |"
+    assert lines[3] == "| `shapes` | `machine-b` (numbers in the text) | 2030-01-02 23:59 – 2030-01-03 00:10 | abc | 2 |"
+    # A study no machine has run yet still gets a table, which says so.
+    assert "no results yet" in (tmp_path / "gen/tables/provenance-kernels.md").read_text()
+
+
+def test_references_link_to_arxiv_or_doi():
+    text = (ROOT / "docs/tutorial/09-references.md").read_text()
+    assert not re.search(r"(?<!\[)arXiv:\d{4}\.\d{4,5}(?!\])", text), "an arXiv identifier without its link"
+    links = re.findall(r"\[(arXiv:|doi:)([^\]]+)\]\((https://[^\s]+)\)\.?(?=\s|$)", text)
+    assert len(links) >= 30
+    for kind, ident, url in links:
+        expected = f"https://arxiv.org/abs/{ident}" if kind == "arXiv:" else f"https://doi.org/{ident}"
+        assert url == expected, (ident, url)

@@ -31,7 +31,8 @@ def report_modules() -> list:
     return ["actbench.report.machines", *dict.fromkeys(studies),
             "actbench.report.reproducibility",  # a second run of a timing study, where one is committed
             "actbench.report.ledger", "actbench.report.ledger_table",  # the table renders claims.json
-            "actbench.report.data_dictionary"]
+            "actbench.report.data_dictionary",
+            "actbench.report.provenance"]  # last: marks the machine each study's prose quotes (<study>.shown_hw)
 
 
 def check_results_folder(results_dir: Path, hw: str | None) -> None:

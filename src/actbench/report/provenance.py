@@ -4,7 +4,7 @@ timestamp_utc, project_commit).
 
 Result pages show these through the ``provenance()`` macro (docs/macros.py), so the
 machine, date and commit a page reports are never typed by hand. Every study of
-actbench.studies.STUDIES gets a table, with a "no results yet" row when no machine has
+actbench.studies.study_names() gets a table, with a "no results yet" row when no machine has
 run it, so a page can name its studies before the pipeline has produced them.
 Runs last in the report: a study's ``<study>.shown_hw`` number (the machine whose
 results a page's prose quotes) marks that machine's row.
@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from actbench.report.common import write_table
-from actbench.studies import STUDIES
+from actbench.studies import study_names
 
 COLUMNS = ("hw_id", "timestamp_utc", "project_commit")
 HEADER = ("study", "machine", "run (UTC)", "commit", "rows")
@@ -64,7 +64,7 @@ def study_rows(results_dir: Path, study: str, book) -> list[dict]:
 
 
 def build(results_dir: Path, out_dir: Path, book) -> None:
-    for study in STUDIES:
+    for study in study_names():
         rows = study_rows(results_dir, study, book) or [
             {"study": f"`{study}`", "machine": "–", "run (UTC)": "no results yet", "commit": "–", "rows": "0"}]
         write_table(pd.DataFrame(rows, columns=list(HEADER)), Path(out_dir) / "tables" / f"provenance-{study}.md")

@@ -134,6 +134,12 @@ def define_env(env):
         return "\n".join(lines) + "\n\n<small>Hover over a verdict for the rule's reason; click it for the ledger row.</small>\n"
 
     @env.macro
+    def has(key: str) -> bool:
+        """Whether the report produced a number (for a passage that only some runs can fill,
+        e.g. the rerun comparison, which needs a committed second run)."""
+        return key in numbers["numbers"]
+
+    @env.macro
     def numci(key: str) -> str:
         """A measured number with its interval: 'estimate [low, high], n = k'."""
         try:

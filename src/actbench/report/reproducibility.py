@@ -34,7 +34,7 @@ def build(results_dir: Path, out_dir: Path, book) -> None:
             groups = pair.groupby(["regime", "quantity"]) if study == "kernel_cost" else pair.groupby("quantity")
             for key, grp in groups:
                 name = ".".join(key) if isinstance(key, tuple) else key
-                prefix = f"reproducibility.{hw}.{study}.{name}"
+                prefix = f"{study}.{hw}.rerun.{name}"
                 book.add(f"{prefix}.compared", len(grp), "d", source=source, hw=hw, exact=True)
                 book.add(f"{prefix}.within_pct", 100 * float(grp["within"].mean()), ".0f", source=source, hw=hw,
                          exact=True)

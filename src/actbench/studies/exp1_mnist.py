@@ -83,7 +83,8 @@ STUDY = Study(
         Param("activations", DEFAULT_ACTIVATIONS,
               "registry names, one job per activation and seed: the tutorial's eight plus prelu, selu and "
               "hardswish (the quick preset has fewer: each job pays Python start-up and the MNIST load)",
-              quick=["relu", "leaky_relu", "gelu", "silu", "tanh", "sigmoid"], parse=activation_list, unique=True),
+              quick=["relu", "leaky_relu", "elu", "gelu", "silu", "tanh", "sigmoid", "mish"], parse=activation_list,
+              unique=True),
         Param("seeds", 5, "training seeds of every activation", quick=2, minimum=1, seeds=True),
         Param("epochs", 10, "training epochs (the tutorial's 10)", quick=2, minimum=1),
         Param("batch_size", 128, "minibatch size (the tutorial's 128)", minimum=1),

@@ -119,7 +119,7 @@ STUDY = Study(
         Param("seeds", 20, "seeds of the gradient measurement (random inputs and weights)", quick=3, minimum=1,
               seeds=True),
         Param("depths", [5, 10, 20, 50], "total Linear layers of the gradient nets; the tutorial uses 20",
-              quick=[5, 10, 20], **parts.DEPTH_LIST),
+              quick=[5, 10, 20, 50], **parts.DEPTH_LIST),
         Param("width", 64, "hidden width of every net (the tutorial's 64)", quick=16, minimum=1),
         Param("batch", 32, "random inputs per backward pass (the tutorial's 32)", minimum=1),
         Param("train_activations", ["sigmoid", "tanh", "relu"],

@@ -92,6 +92,16 @@ def study(name: str, summary: str, key: list[str], parts: dict[str, Part], seeds
         report=f"actbench.report.{name}", page=page)
 
 
+def mnist_params(train_subset: int, test_subset: int, epochs_help: str = "training epochs") -> tuple[Param, ...]:
+    """The five settings every MNIST-training part shares (the quick preset: one epoch,
+    500 training and 200 test rows)."""
+    return (Param("epochs", 5, epochs_help, quick=1, minimum=1),
+            Param("lr", 1e-3, "Adam learning rate", exclusive_minimum=0),
+            Param("batch_size", 128, "minibatch size", minimum=1),
+            Param("train_subset", train_subset, "MNIST training rows (0 = all 60000)", quick=500, minimum=0),
+            Param("test_subset", test_subset, "MNIST test rows (0 = all 10000)", quick=200, minimum=0))
+
+
 def _job_flags(p: argparse.ArgumentParser, parts: dict[str, Part]) -> None:
     jobs.add_job_flags(p)
     p.epilog = "parts: " + ", ".join(f"{n}-seed<N>" if x.seeded else n for n, x in parts.items())

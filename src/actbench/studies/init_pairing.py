@@ -172,10 +172,6 @@ STUDY = ablation.study(
               quick=["relu", "tanh", "sigmoid"], unique=True, parse=activation_list),
         Param("train_depth", 6, "hidden layers of the trained MLP", quick=3, minimum=1),
         Param("train_width", 128, "width of the trained MLP", quick=32, minimum=1),
-        Param("epochs", 5, "training epochs", quick=1, minimum=1),
-        Param("lr", 1e-3, "Adam learning rate", exclusive_minimum=0),
-        Param("batch_size", 128, "minibatch size", minimum=1),
-        Param("train_subset", 5000, "MNIST training rows (0 = all 60000)", quick=500, minimum=0),
-        Param("test_subset", 2000, "MNIST test rows (0 = all 10000)", quick=200, minimum=0),
+        *ablation.mnist_params(5000, 2000),
     ),
 )

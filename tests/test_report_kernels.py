@@ -58,8 +58,8 @@ def report(tmp_path_factory, monkeypatch_module):
     assert main(["kernels", "--results", str(results), "--device", "cpu", "--activations", *CLAIM_ACTS,
                  "--providers", "eager", "eager_out", "--dtypes", "float32", "--log2-sizes", "8", "10",
                  "--threads", "1", "2", *fast]) == 0
-    assert main(["kernel_cost", "--results", str(results), "--activations", *CLAIM_ACTS, "--rounds", "3",
-                 "--min-run-time", "0.001", "--compute-log2", "8", "--memory-log2", "10"]) == 0
+    assert main(["kernel_cost", "--results", str(results), "--activations", *CLAIM_ACTS, "--blocks", "3",
+                 "--rounds", "2", "--min-run-time", "0.001", "--compute-log2", "8", "--memory-log2", "10"]) == 0
     assert main(["training_step", "--results", str(results), "--device", "cpu", "--models", "mlp",
                  "transformer_ffn", "--activations", "leaky_relu", "elu", "silu", "mish", "--threads", "1",
                  "--mlp-batch", "8", "--tokens", "8", "--rounds", "3", *fast]) == 0
@@ -134,3 +134,25 @@ def test_kernel_and_training_step_claims_are_resolved(report):
     # A100 claims: not testable on a CPU, and the ReLU time refuted by the datasheet floor
     assert rows[("speed-a100-gelu-ratio", CPU)]["verdict"] == "not testable"
     assert rows[("speed-a100-relu-abs", None)]["verdict"] == "refuted"
+
+
+def test_cost_interval_is_taken_across_blocks(report):
+    """The block is the replicate: n is the number of blocks, and the estimate and interval
+    are the t-interval over the blocks' own paired estimates, not over all rounds pooled."""
+    from actbench import measurement as ms
+    from actbench.report.kernel_cost import regime_measurements, within_block
+
+    results, _, _ = report
+    df = pd.read_parquet(results / CPU / "kernel_cost.parquet")
+    sub = df[df["regime"] == "compute-bound"]
+    assert sorted(sub["block"].unique()) == [0, 1, 2] and sub["round"].nunique() == 2
+    key = ("gelu", "fwd_bwd_time_ratio_vs_relu", "forward+backward")
+    per_block = [within_block(blk)[key].estimate for _, blk in sub.groupby("block")]
+    got = regime_measurements(sub)[key]
+    want = ms.geo_mean_of(per_block)
+    assert got.n == 3 and (got.estimate, got.ci_low, got.ci_high) == pytest.approx(
+        (want.estimate, want.ci_low, want.ci_high))
+    assert "across 3 blocks" in got.note
+    # one block (the old design): the rounds are the replicates, and the note says so
+    one = regime_measurements(sub[sub["block"] == 0])[key]
+    assert one.n == 2 and "as firm as one run" in one.note

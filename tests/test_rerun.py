@@ -104,3 +104,50 @@ def test_command_on_a_file_against_itself_reports_full_agreement(tmp_path, capsy
         "ratio_vs_relu: 2 of 2 large-size values within 10% (median |change| 0.0%; "
         "worst +0.0%: gelu eager forward float32 2^22 1 thread(s))",
     ]
+
+
+def cost_blocks(factor: float, blocks: int = 3, rounds: int = 2, act: str = "gelu") -> pd.DataFrame:
+    """A kernel_cost-like table in blocks, both regimes and modes; ``act``'s ratio to ReLU
+    moves a little from block to block (a different buffer, another minute)."""
+    rows = []
+    for regime in ("compute-bound", "memory-bound"):
+        for b in range(blocks):
+            for r in range(rounds):
+                relu = 1.0 + 0.01 * r
+                for act, mode, t in [("copy", "copy", 0.5), ("relu", "forward", relu),
+                                     ("relu", "forward+backward", 2 * relu),
+                                     (act, "forward", relu * factor * (1 + 0.02 * b)),
+                                     (act, "forward+backward", 2 * relu * factor * (1 + 0.02 * b))]:
+                    rows.append({"regime": regime, "activation": act, "provider": "eager_out", "mode": mode,
+                                 "block": b, "round": r, "dtype": "float32", "numel": 2 ** 12, "log2_numel": 12,
+                                 "threads": 1, "element_size": 4, "bytes_moved": 2 * 4 * 2 ** 12, "median_s": t,
+                                 "hw_id": "cpu-test-1c"})
+    return pd.DataFrame(rows)
+
+
+def test_two_block_runs_are_compared_on_their_block_intervals():
+    pair = rerun.compare_cost(cost_blocks(5.0), cost_blocks(5.0))
+    assert not pair.empty and pair["within"].all() and pair["overlap"].all()
+    moved = rerun.compare_cost(cost_blocks(5.0), cost_blocks(8.0))
+    gelu = moved[(moved["activation"] == "gelu") & (moved["quantity"] == "ratio_vs_relu")]
+    assert list(gelu["change"]) == pytest.approx([0.6] * len(gelu)) and not gelu["overlap"].any()
+
+
+def test_cost_verdicts_of_two_runs_agree_only_when_the_runs_do(tmp_path):
+    from actbench.report.numbers import NumberBook
+    from actbench.report.reproducibility import cost_verdicts, verdict_agreement
+
+    # the tutorial's 7x for tanh: 7x is inside its window (a factor 1.4), 3x wholly below it
+    near, far = cost_blocks(7.0, act="tanh"), cost_blocks(3.0, act="tanh")
+    assert cost_verdicts(near, "cpu-test-1c")["cost-table-tanh"] == "confirmed"
+    assert cost_verdicts(far, "cpu-test-1c")["cost-table-tanh"] == "refuted"
+    book = NumberBook()
+    verdict_agreement(near, near, "cpu-test-1c", "rerun", book, "", tmp_path)
+    assert book.get("kernel_cost.cpu-test-1c.rerun.verdicts.agree")["value"] == \
+        book.get("kernel_cost.cpu-test-1c.rerun.verdicts.compared")["value"] > 0
+    assert "same verdict" in (tmp_path / "tables" / "kernel_cost-rerun-verdicts-cpu-test-1c.md").read_text()
+    book = NumberBook()
+    verdict_agreement(near, far, "cpu-test-1c", "rerun", book, "", tmp_path)
+    split = (tmp_path / "tables" / "kernel_cost-rerun-verdicts-cpu-test-1c.md").read_text()
+    assert "claim-cost-table-tanh" in split and book.get("kernel_cost.cpu-test-1c.rerun.verdicts.agree")["value"] < \
+        book.get("kernel_cost.cpu-test-1c.rerun.verdicts.compared")["value"]

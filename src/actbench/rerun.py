@@ -14,8 +14,8 @@ providers, failed checks) are left out, and so are ratios that are 1 by construc
 reproduces the large-size ratios within 10 %; this is the command that checks it.
 
 Two runs of ``kernel_cost`` (the study the cost claims are decided on) are compared per
-regime: each ratio is the median over that run's interleaved rounds, and the summary
-also says for how many the two runs' 95 % intervals overlap.
+regime: each ratio is the run's estimate as the report computes it (across the run's
+blocks), and the summary also says for how many the two runs' 95 % intervals overlap.
 """
 
 from __future__ import annotations
@@ -73,8 +73,8 @@ def compare(old: pd.DataFrame, new: pd.DataFrame, min_log2: int = 20, tolerance:
 
 def compare_cost(old: pd.DataFrame, new: pd.DataFrame, tolerance: float = 0.10) -> pd.DataFrame:
     """Two runs of the ``kernel_cost`` study: per regime, every activation's ratio to ReLU
-    and fraction of copy bandwidth (each the median over that run's interleaved rounds,
-    as the report computes it), side by side, with whether the two 95 % intervals overlap."""
+    and fraction of copy bandwidth (as the report computes them: across the run's blocks),
+    side by side, with whether the two 95 % intervals overlap."""
     from actbench.report.kernel_cost import regime_measurements
 
     if not 0 < tolerance < 1:

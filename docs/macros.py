@@ -74,9 +74,7 @@ def define_env(env):
     def claim(claim_id: str) -> str:
         """A "Claim check" admonition: the tutorial's value beside ours (estimate, 95 % interval,
         n) per machine, the verdict and the reason the rule gives for it."""
-        rows = by_id.get(claim_id)
-        if rows is None:
-            raise KeyError(f"claim {claim_id!r} is not in the ledger (src/actbench/claims.yaml)")
+        rows = _claim_rows(claim_id)
         first = rows[0]
         worst = next((v for v in VERDICT_ORDER if any(r["verdict"] == v for r in rows)), "pending")
         lines = [f'!!! {ADMONITION[worst]} "Claim check: {first["claim"]}"',
@@ -96,42 +94,80 @@ def define_env(env):
         lines.append(f"\n    <small>Ledger id `{claim_id}`, study `{first['study']}`, metric `{first['metric']}`.</small>")
         return "\n".join(lines) + "\n"
 
-    @env.macro
-    def claims_table(*claim_ids: str) -> str:
-        """One comparison table for several claims (issue 15: tables, not runs of boxes):
-        the claim, the tutorial's value, ours (estimate [95 % interval], n) per machine, and a
-        verdict badge that links to the claim's ledger row and shows the reason on hover."""
-        import html
+    def _ledger_url() -> str:
+        # Raw HTML links are not rewritten by MkDocs: point at the built ledger page's URL.
         import posixpath
 
-        if not claim_ids:
-            raise ValueError("claims_table() needs at least one claim id")
-        # Raw HTML links are not rewritten by MkDocs: point at the built ledger page's URL.
         directory_urls = env.conf.get("use_directory_urls", True)
         url = env.page.url if env.page else ""
         page_dir = url.rstrip("/") if directory_urls else posixpath.dirname(url)
         ledger = posixpath.relpath("ledger/" if directory_urls else "ledger.html", page_dir or ".")
-        ledger += "/" if directory_urls else ""
-        lines = ["| claim | tutorial | ours: estimate [95 % interval], n | verdict |", "|---|---|---|---|"]
+        return ledger + ("/" if directory_urls else "")
+
+    def _claim_rows(claim_id: str) -> list[dict]:
+        rows = by_id.get(claim_id)
+        if rows is None:
+            raise KeyError(f"claim {claim_id!r} is not in the ledger (src/actbench/claims.yaml)")
+        return rows
+
+    def _verdicts(claim_id: str, rows: list[dict], ledger: str) -> list[tuple[str, str]]:
+        """(ours, badge) per machine: the measurement with its interval (and, in small
+        print, what the ledger shows beside it: another definition or regime), and a
+        verdict badge linking to the ledger row, the rule's reason on hover."""
+        import html
+
+        several = len(rows) > 1
+        out = []
+        for r in rows:
+            measured = r["measured_text"] or ("–" if r["verdict"] == "not testable" else "not measured yet")
+            where = f"{r['hw_id']}: " if several and r["hw_id"] else ""
+            ours = html.escape(where + measured, quote=False)
+            # a definition or regime the ledger shows beside the decided one (kernels: memory-bound)
+            ours += "".join(f'<br><small>{html.escape(a["label"])}: {html.escape(a["measured_text"] or "–")} '
+                            f'→ {html.escape(a["verdict"])}</small>' for a in r.get("also", []))
+            badge = (f'<a class="ledger-verdict" data-verdict="{r["verdict"]}" '
+                     f'href="{ledger}#claim-{claim_id}" title="{html.escape(r["why"], quote=True)}">'
+                     f'{r["verdict"]}{" (a fortiori)" if r.get("a_fortiori") else ""}</a>')
+            # an inconclusive row is only useful with what would decide it
+            if r["verdict"] == "inconclusive":
+                badge += f'<br><small>{html.escape(r["why"])}</small>'
+            out.append((ours, badge))
+        return out
+
+    @env.macro
+    def claims_table(*claim_ids: str, caption: str = "") -> str:
+        """One comparison table for several claims (issue 15: tables, not runs of boxes):
+        the claim, the tutorial's value, ours (estimate [95 % interval], n) per machine, and a
+        verdict badge that links to the claim's ledger row and shows the reason on hover.
+        `caption` names what the rows have in common when a section has several tables."""
+        if not claim_ids:
+            raise ValueError("claims_table() needs at least one claim id")
+        ledger = _ledger_url()
+        lines = [f"**{caption}**\n" if caption else "",
+                 "| claim | tutorial | ours: estimate [95 % interval], n | verdict |", "|---|---|---|---|"]
         for claim_id in claim_ids:
-            rows = by_id.get(claim_id)
-            if rows is None:
-                raise KeyError(f"claim {claim_id!r} is not in the ledger (src/actbench/claims.yaml)")
+            rows = _claim_rows(claim_id)
             first = rows[0]
-            several = len(rows) > 1
-            ours, badges = [], []
-            for r in rows:
-                measured = r["measured_text"] or ("–" if r["verdict"] == "not testable" else "not measured yet")
-                where = f"{r['hw_id']}: " if several and r["hw_id"] else ""
-                ours.append(_cell(where + measured))
-                badges.append(f'<a class="ledger-verdict" data-verdict="{r["verdict"]}" '
-                              f'href="{ledger}#claim-{claim_id}" title="{html.escape(r["why"], quote=True)}">'
-                              f'{r["verdict"]}{" (a fortiori)" if r.get("a_fortiori") else ""}</a>'
-                              # an inconclusive row is only useful with what would decide it
-                              + (f'<br><small>{html.escape(r["why"])}</small>' if r["verdict"] == "inconclusive" else ""))
+            cells = _verdicts(claim_id, rows, ledger)
+            ours = "<br>".join(o for o, _ in cells)
+            badges = "<br>".join(b for _, b in cells)
             lines.append(f"| {_cell(first['claim'])} (§{first['section']}) | {_cell(_fmt(first['claimed']))} | "
-                         f"{'<br>'.join(ours)} | {'<br>'.join(badges).replace('|', '&#124;')} |")
-        return "\n".join(lines) + "\n\n<small>Hover over a verdict for the rule's reason; click it for the ledger row.</small>\n"
+                         f"{ours.replace('|', '&#124;')} | {badges.replace('|', '&#124;')} |")
+        return ("\n".join(lines).lstrip("\n") +
+                "\n\n<small>Hover over a verdict for the rule's reason; click it for the ledger row.</small>\n")
+
+    @env.macro
+    def badge(claim_id: str) -> str:
+        """One claim checked inline, where the prose discusses a single claim: its text, the
+        tutorial's value, ours and the verdict badge, as one short paragraph (no box)."""
+        import html
+
+        rows = _claim_rows(claim_id)
+        first = rows[0]
+        cells = "; ".join(f"{o} {b}" for o, b in _verdicts(claim_id, rows, _ledger_url()))
+        return (f'<span class="claim-inline">Check (§{html.escape(first["section"])}): '
+                f'<em>{html.escape(first["claim"])}</em>. Tutorial: <strong>{html.escape(_fmt(first["claimed"]))}'
+                f'</strong>; ours: {cells}</span>')
 
     @env.macro
     def has(key: str) -> bool:

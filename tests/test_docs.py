@@ -187,6 +187,92 @@ def test_claim_tables_link_to_ledger_rows_with_their_verdicts(site):
     assert badges >= 20
 
 
+# ── claim tables instead of runs of boxes (issue 15) ─────────────────────────────
+
+MAX_CLAIM_BOXES = 3  # a page checks its claims in tables and inline badges; a box is the exception
+CLAIM_BOX = re.compile(r'class="admonition-title">Claim check:')
+# The claims each page showed in a box before runs of boxes became tables: none may be dropped.
+BOXED_BEFORE = json.loads((ROOT / "tests/data/claim_boxes_before.json").read_text())
+
+
+def _load_macros(tmp_path, monkeypatch, rows, page_url="tutorial/02-properties/"):
+    """docs/macros.py's macros over a hand-made ledger, without a site build."""
+    import importlib.util
+    from types import SimpleNamespace
+
+    spec = importlib.util.spec_from_file_location("macros_under_test", ROOT / "docs/macros.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    (tmp_path / "numbers.json").write_text(json.dumps({"numbers": {}, "machines": []}))
+    (tmp_path / "claims.json").write_text(json.dumps({"counts": {}, "claims": rows}))
+    monkeypatch.setattr(module, "GENERATED", tmp_path)
+    env = SimpleNamespace(macros={}, conf={"use_directory_urls": True}, page=SimpleNamespace(url=page_url))
+    env.macro = lambda f: env.macros.setdefault(f.__name__, f)
+    module.define_env(env)
+    return env.macros
+
+
+def _claim_row(claim_id, verdict="confirmed", hw="m1", **extra):
+    return {"id": claim_id, "section": "2.3", "claim": f"claim {claim_id}", "claimed": 0.25, "study": "s",
+            "metric": "m", "rule": {"kind": "in_range"}, "rule_text": "r", "reason": "", "hw_id": hw,
+            "measured_text": "0.25 [0.24, 0.26], n = 5", "verdict": verdict, "why": f"why {claim_id} <&>",
+            "a_fortiori": False, "also": [], **extra}
+
+
+def test_claims_table_caption_and_the_rows_shown_beside_the_decided_one(tmp_path, monkeypatch):
+    regime = {"label": "regime: memory-bound (shown, not decided)", "metric": "m2", "verdict": "refuted",
+              "measured_text": "1.02 [1, 1.04], n = 5", "why": "w"}
+    macros = _load_macros(tmp_path, monkeypatch, [_claim_row("a", also=[regime]), _claim_row("b", "inconclusive")])
+    out = macros["claims_table"]("a", "b", caption="Two claims")
+    lines = out.splitlines()
+    assert lines[0] == "**Two claims**" and lines[1] == "" and lines[2].startswith("| claim |")
+    assert "regime: memory-bound (shown, not decided): 1.02 [1, 1.04], n = 5 → refuted" in out
+    assert 'href="../../ledger/#claim-a"' in out and 'title="why a &lt;&amp;&gt;"' in out
+    assert "<small>why b &lt;&amp;&gt;</small>" in out and "<small>why a" not in out  # reason under inconclusive
+    assert macros["claims_table"]("a").startswith("| claim |")  # no caption: no empty paragraph
+    with pytest.raises(KeyError, match="nope"):
+        macros["claims_table"]("a", "nope")
+
+
+def test_badge_checks_one_claim_inline_per_machine(tmp_path, monkeypatch):
+    macros = _load_macros(tmp_path, monkeypatch, [_claim_row("a", "confirmed", "m1"), _claim_row("a", "refuted", "m2")],
+                          page_url="")
+    out = macros["badge"]("a")
+    assert "\n" not in out and out.startswith('<span class="claim-inline">') and "claim a" in out
+    assert "Tutorial: <strong>0.25</strong>" in out
+    assert re.search(r'm1: 0\.25 \[0\.24, 0\.26\], n = 5 <a class="ledger-verdict" data-verdict="confirmed" '
+                     r'href="ledger/#claim-a"', out)
+    assert 'm2: 0.25 [0.24, 0.26], n = 5 <a class="ledger-verdict" data-verdict="refuted"' in out
+    with pytest.raises(KeyError, match="nope"):
+        macros["badge"]("nope")
+
+
+def test_claim_box_counter_sees_a_rendered_box(tmp_path, monkeypatch):
+    """The box count below is only a check if its pattern matches what claim() renders."""
+    import markdown
+
+    macros = _load_macros(tmp_path, monkeypatch, [_claim_row("a")])
+    rendered = markdown.markdown(macros["claim"]("a") + "\n" + macros["claims_table"]("a", "a"),
+                                 extensions=["admonition", "tables"])
+    assert len(CLAIM_BOX.findall(rendered)) == 1
+
+
+def test_pages_check_claims_in_tables_not_runs_of_boxes(site):
+    counts = {}
+    for page in sorted(site.site.rglob("*.html")):
+        boxes = len(CLAIM_BOX.findall(page.read_text()))
+        if boxes:
+            counts[page.relative_to(site.site).as_posix()] = boxes
+    assert all(n <= MAX_CLAIM_BOXES for n in counts.values()), f"claim boxes per page (limit {MAX_CLAIM_BOXES}): {counts}"
+
+
+@pytest.mark.parametrize("src", sorted(BOXED_BEFORE))
+def test_no_claim_dropped_when_boxes_became_tables(site, src):
+    text = site.page(src)
+    missing = [cid for cid in BOXED_BEFORE[src] if f'#claim-{cid}"' not in text and f"<code>{cid}</code>" not in text]
+    assert missing == [], f"{src} no longer shows {missing}"
+
+
 def test_home_page_counts_match_the_ledger(site):
     text = site.page("index.md")
     for verdict, label in [("confirmed", "confirmed"), ("refuted", "refuted"), ("pending", "not measured yet")]:

@@ -139,3 +139,19 @@ def test_explorer_fits_the_column(server, browser, width):
     finally:
         browser.call("Emulation.clearDeviceMetricsOverride")
     assert problems == [], f"explorer at {width} px: {problems}"
+
+
+def test_charts_follow_the_dark_scheme(server, browser):
+    """The charts take the theme's text colour, and redraw when the reader switches scheme."""
+    open_explorer(server, browser)
+    font = "document.getElementById('explorer-plot-f').layout.font.color"
+    body = "getComputedStyle(document.body).getPropertyValue('--md-default-fg-color').trim()"
+    light = browser.evaluate(font)
+    try:
+        browser.evaluate("document.body.setAttribute('data-md-color-scheme', 'slate')")
+        browser.evaluate("new Promise(done => setTimeout(done, 100))")  # the observer runs after the change
+        dark = browser.evaluate(font)
+        assert dark != light and dark == browser.evaluate(body)
+        browser.screenshot(OUTPUT / "explorer-dark.png")
+    finally:
+        browser.evaluate("document.body.setAttribute('data-md-color-scheme', 'default')")

@@ -172,7 +172,9 @@
     const xs = data.x.slice(i0, i1 + 1);
     const picked = data.activations.filter(function (e) { return state.selected.indexOf(e.name) >= 0; });
     const c = colours();
-    QUANTITIES.forEach(function (q, n) {
+    // The legend goes under the first chart shown (the others use the same colours).
+    const first = QUANTITIES.find(function (q) { return state.quantities[q.key]; });
+    QUANTITIES.forEach(function (q) {
       const div = charts[q.key];
       div.hidden = !state.quantities[q.key];
       if (div.hidden) return;
@@ -185,7 +187,7 @@
         title: { text: q.title, font: { size: 14 } }, height: 300, margin: { l: 50, r: 10, t: 36, b: 36 },
         xaxis: { title: { text: "x" }, range: [xs[0], xs[xs.length - 1]], zeroline: true, gridcolor: c.grid, zerolinecolor: c.fg },
         yaxis: { zeroline: true, gridcolor: c.grid, zerolinecolor: c.fg },
-        hovermode: "x unified", showlegend: n === 0 || !state.quantities.f,
+        hovermode: "x unified", showlegend: q === first,
         legend: { orientation: "h", y: -0.2 }, font: { color: c.fg },
         paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)",
       };

@@ -274,8 +274,8 @@
     status.remove();
     root.appendChild(buildControls(data, redraw));
     const chartBox = el("div", { class: "explorer-charts" }, QUANTITIES.map(function (q) { return charts[q.key]; }));
+    root.appendChild(readout);  // above the charts: in view while the cursor is on them
     root.appendChild(chartBox);
-    root.appendChild(readout);
     root.appendChild(properties);
     redraw();
     // Redraw with the new colours when the reader toggles light / dark.

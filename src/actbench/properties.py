@@ -17,19 +17,20 @@ FAR = 1e6                  # probe for unboundedness
 MONOTONE_TOL = 1e-12       # allowed decrease between neighbours (rounding)
 SMOOTH_JUMP_TOL = 1e-2     # max |f'(x+h) - f'(x)| over one grid step for "smooth" (C^1)
 QUAD_LIMIT = 40.0          # z range for the Gaussian expectations
+QUAD_POINTS = 1_600_001    # Simpson nodes (odd: 0 is a panel boundary, so kinks at 0 are exact)
 
 
 def grid(limit: float = GRID_LIMIT, points: int = GRID_POINTS) -> torch.Tensor:
     return torch.linspace(-limit, limit, points, dtype=torch.float64)
 
 
-def _gauss_moments(spec) -> tuple[float, float]:
+def _gauss_moments(spec, points: int = QUAD_POINTS) -> tuple[float, float]:
     """E[f(z)] and Var[f(z)] for z ~ N(0, 1) by composite Simpson quadrature.
 
     Simpson on a fine grid that contains the kinks at 0 (and +-3, 6) is accurate to
     ~1e-12 here; scipy.integrate.quad gives the same digits but is slower.
     """
-    z = torch.linspace(-QUAD_LIMIT, QUAD_LIMIT, 1_600_001, dtype=torch.float64)
+    z = torch.linspace(-QUAD_LIMIT, QUAD_LIMIT, points, dtype=torch.float64)
     pdf = torch.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)
     f = spec.f(z)
     h = (z[1] - z[0]).item()
@@ -52,8 +53,10 @@ def _inflections(dy: torch.Tensor, h: float) -> int:
     return int((signs[1:] != signs[:-1]).sum())
 
 
-def compute_properties(spec) -> dict:
-    x = grid()
+def compute_properties(spec, points: int = GRID_POINTS, quad_points: int = QUAD_POINTS) -> dict:
+    """The properties of ``spec`` (anything with ``f`` and ``df``). Coarser ``points`` /
+    ``quad_points`` trade digits for speed (the explorer's many parameter settings)."""
+    x = grid(points=points)
     y = spec.f(x)
     dy = spec.df(x)
     far = torch.tensor([-FAR, FAR, -FAR / 10, FAR / 10], dtype=torch.float64)
@@ -74,7 +77,7 @@ def compute_properties(spec) -> dict:
     monotonic = bool((increments >= -MONOTONE_TOL).all())
     derivative_jump = torch.diff(dy).abs().max().item()
     smooth = derivative_jump < SMOOTH_JUMP_TOL
-    mean, var = _gauss_moments(spec)
+    mean, var = _gauss_moments(spec, quad_points)
     i_min = int(torch.argmin(y))
     interior_min = 0 < i_min < len(x) - 1 and not monotonic
 

@@ -29,6 +29,7 @@ def report_modules() -> list:
 
     studies = [u.report for u in units().values() if u.report]
     return ["actbench.report.machines", *dict.fromkeys(studies),
+            "actbench.report.explorer",  # the explorer page's grid of registry values (needs no results)
             "actbench.report.reproducibility",  # a second run of a timing study, where one is committed
             "actbench.report.ledger", "actbench.report.ledger_table",  # the table renders claims.json
             "actbench.report.data_dictionary",

@@ -124,10 +124,10 @@ def test_explorer_loads_nothing_from_outside_and_plotly_only_here(server, browse
     origin = browser.evaluate("location.origin")
     outside = [u for u in urls if not u.startswith("data:") and f"{urlsplit(u).scheme}://{urlsplit(u).netloc}" != origin]
     assert outside == [], outside
-    assert any(u.endswith("assets/vendor/plotly/plotly-basic.min.js") for u in urls)
+    assert any(u.endswith("assets/vendor/plotly/plotly.min.js") for u in urls)
     assert any(u.endswith("generated/explorer.json") for u in urls)
-    # The 1.2 MB library is loaded by this page only.
-    assert "plotly-basic" not in site.page("activations.md") and "plotly-basic" not in site.page("index.md")
+    # The 4.8 MB library is loaded by this page only.
+    assert "plotly.min.js" not in site.page("activations.md") and "plotly.min.js" not in site.page("index.md")
 
 
 @pytest.mark.parametrize("width", [1400, 390])

@@ -104,7 +104,7 @@ def fingerprint() -> dict:
         "project_commit": git_commit(),
         **_cache_sizes(),
     }
-    if torch.cuda.is_available():
+    if devices.CUDA.available():  # the CUDA-specific fields
         props = torch.cuda.get_device_properties(0)
         fp.update(
             gpu_name=props.name,

@@ -22,8 +22,8 @@ def _load(name):
 
 ADMONITION = {"confirmed": "success", "refuted": "failure", "inconclusive": "warning",
               "not testable": "info", "pending": "note"}
-# The order in which a box shows the worst of several machines' verdicts (actbench.verdicts).
-VERDICT_ORDER = ("refuted", "inconclusive", "confirmed", "not testable", "pending")
+# The order in which a box shows the worst of several machines' verdicts: defined once.
+from actbench.verdicts import VERDICT_ORDER  # noqa: E402
 
 
 def _fmt(value) -> str:

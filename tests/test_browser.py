@@ -20,6 +20,7 @@ import urllib.request
 import pytest
 
 from actbench.report.ledger_table import section_key
+from actbench.verdicts import VERDICT_ORDER
 from chromium import Chromium, find_chromium
 from docsite import ROOT, build_site, matching_rules
 
@@ -118,7 +119,7 @@ def test_decision_tree_path_reaches_a_recommendation(server, browser):
     verdicts: dict[str, list[str]] = {}
     for row in site.claims()["claims"]:
         verdicts.setdefault(row["id"], []).append(row["verdict"])
-    order = ["refuted", "inconclusive", "confirmed", "not testable", "pending"]
+    order = list(VERDICT_ORDER)
     assert result["claims"], "no claims listed under the recommendation"
     for claim_id, shown, flagged in result["claims"]:
         worst = min(verdicts[claim_id], key=order.index)

@@ -115,7 +115,7 @@ def test_a_provider_is_one_entry_and_a_failing_one_is_not_timed(tmp_path, monkey
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--providers", "triton"], "provider(s) ['triton'] cannot run on cpu"),
+    (["--providers", "triton"], "provider(s) triton cannot run on cpu (triton runs on cuda only)"),
     (["--log2-sizes", "40"], "log2 size 40 is out of range; allowed 0..34"),
     (["--threads", "0"], "thread count 0 is not allowed"),
     (["--activations", "geluu"], "unknown activation 'geluu'"),

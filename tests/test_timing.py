@@ -97,7 +97,7 @@ def test_cuda_path_uses_do_bench_samples(monkeypatch):
 
 def test_time_fn_refuses_unusable_devices():
     if not torch.cuda.is_available():
-        with pytest.raises(RuntimeError, match="CUDA timing requested"):
+        with pytest.raises(RuntimeError, match="CUDA GPU timing requested"):
             timing.time_fn(lambda: None, "cuda")
     with pytest.raises(ValueError, match="cannot time on device 'meta'"):
         timing.time_fn(lambda: None, "meta")

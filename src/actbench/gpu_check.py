@@ -48,13 +48,15 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from actbench import devices
 from actbench.activations import elementwise_names
 from actbench.cliutil import activation_list, writable_folder
-from actbench.providers import available_providers
+from actbench.providers import PROVIDERS, available_providers
 from actbench.results import write_study
 from actbench.studies import kernels as study
 from actbench.studies import training_step
-from actbench.timing import MODES, CpuSettings, CudaSettings, bytes_moved, time_copy, time_fn
+from actbench.timing import (MODES, ROOFLINE_TARGET_MIN_LOG2, ROOFLINE_TARGETS, CpuSettings, CudaSettings,
+                             bytes_moved, time_copy, time_fn)
 
 STAGES = ("verify", "launch_config", "training_step", "kernels")
 STAGE_MAX_S = {"verify": 60.0, "launch_config": 40.0, "training_step": 110.0}  # kernels: the rest
@@ -65,10 +67,16 @@ STUDY_FILES = {"verify": "kernels_verify", "launch_config": "kernels_launch_conf
                "training_step": training_step.NAME, "kernels": study.NAME}
 OUT_FILE_LIMIT = 16 * 2**20  # the device tool returns files up to 16 MiB
 
-DEFAULT_LOG2_SIZES = [12, 16, 20, 24, 26, 28]
-DTYPES = ["float32", "bfloat16", "float16"]
-TARGET = {"forward": 0.90, "backward": 0.85}  # fraction of copy bandwidth, sizes >= 2^26
-TARGET_MIN_LOG2 = 26
+# The device this prepared run is for; its sizes and dtypes are the kernels study's defaults.
+GPU = devices.CUDA
+DEFAULT_LOG2_SIZES = list(GPU.log2_sizes)
+DTYPES = list(GPU.dtypes)
+TARGET = ROOFLINE_TARGETS
+TARGET_MIN_LOG2 = ROOFLINE_TARGET_MIN_LOG2
+# The summary's columns: the providers held to the targets, and the other compiling ones
+# they are compared with (triton and compile today).
+TARGETED = [n for n, p in PROVIDERS.items() if p.roofline_target]
+COMPILED = [n for n, p in PROVIDERS.items() if p.compiles and not p.roofline_target]
 VERIFY_KEY = ["activation", "dtype", "numel", "direction", "param", "hw_id"]
 LAUNCH_KEY = ["activation", "dtype", "numel", "mode", "block", "num_warps", "hw_id"]
 LAUNCH_ACTIVATIONS = ["relu", "gelu"]  # the cheapest and a transcendental one
@@ -121,11 +129,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--deadline", type=float, default=None, help=argparse.SUPPRESS)
 
 
-def require_cuda() -> None:
-    if not torch.cuda.is_available():
+def require_gpu() -> None:
+    if not GPU.available():
         built = f"CUDA {torch.version.cuda}" if torch.version.cuda else "no CUDA support"
         raise RuntimeError(
-            f"gpu-check needs a CUDA GPU, and this machine has none usable "
+            f"gpu-check needs a {GPU.label}, and this machine has none usable "
             f"(torch {torch.__version__}, built with {built}). On a CPU machine time the kernels "
             f"with `python -m actbench kernels` or the Snakemake pipeline; "
             f"`python -m actbench gpu-check --rehearse` rehearses this command on the CPU.")
@@ -134,7 +142,7 @@ def require_cuda() -> None:
 def finish_defaults(args) -> None:
     """Fill the defaults that depend on --rehearse."""
     rehearse = args.rehearse
-    args.device = "cpu" if rehearse else "cuda"
+    args.device = devices.CPU.name if rehearse else GPU.name
     if args.results is None:
         args.results = REHEARSAL["results"] if rehearse else "results"
     if args.budget_s is None:
@@ -146,7 +154,7 @@ def finish_defaults(args) -> None:
     if args.log2_sizes is None:
         args.log2_sizes = REHEARSAL["log2_sizes"] if rehearse else DEFAULT_LOG2_SIZES
     if args.providers is None:
-        args.providers = REHEARSAL["providers"] if rehearse else available_providers("cuda")
+        args.providers = REHEARSAL["providers"] if rehearse else available_providers(GPU.name)
 
 
 # --- the stages (each runs in its own process) -----------------------------------------
@@ -254,10 +262,11 @@ def stage_kernels(args, deadline: float) -> int:
                         dtypes=list(args.dtypes), log2_sizes=sorted(set(args.log2_sizes)),
                         threads=[1 if args.rehearse else 0], device=args.device, cpu=cpu, cuda=cuda,
                         deadline=deadline)
-    if args.rehearse and "triton" in args.providers:
-        # providers.py lists triton for CUDA only (timing the interpreter means nothing);
-        # the rehearsal times it anyway, to run its code path end to end.
-        sweep.providers.append("triton")
+    if args.rehearse:
+        # providers.py lists triton for the devices Triton compiles for only (timing the
+        # interpreter means nothing); the rehearsal times it anyway, to run its code path
+        # end to end.
+        sweep.providers += [p for p in args.providers if p not in providers]
     written, start = {}, time.monotonic()
 
     def write(table: pd.DataFrame) -> None:
@@ -334,7 +343,8 @@ def copy_out(results: str, hw: str, out: str | None) -> list[str]:
 
 
 def summary(df: pd.DataFrame) -> pd.DataFrame:
-    """Triton vs the roofline and torch.compile at the largest size, per activation and dtype."""
+    """Triton (the TARGETED providers) vs the roofline and torch.compile (COMPILED) at the
+    largest size, per activation and dtype."""
     timed = df[(df["status"] == "ok") & df["mode"].isin(TARGET)]
     if timed.empty:
         return pd.DataFrame()
@@ -350,13 +360,17 @@ def summary(df: pd.DataFrame) -> pd.DataFrame:
         def get(provider, mode, column):
             return cell[column].get((provider, mode), float("nan"))
 
-        for mode, short in (("forward", "fwd"), ("backward", "bwd")):
-            row[f"triton_{short}_%copy"] = 100 * get("triton", mode, "copy_fraction")
-            row[f"compile_{short}_%copy"] = 100 * get("compile", mode, "copy_fraction")
-            row[f"triton/compile_{short}"] = get("triton", mode, "median_s") / get("compile", mode, "median_s")
+        passes = (("forward", "fwd"), ("backward", "bwd"))
+        for mode, short in passes:
+            for provider in TARGETED + COMPILED:
+                row[f"{provider}_{short}_%copy"] = 100 * get(provider, mode, "copy_fraction")
+            for ours in TARGETED:
+                for other in COMPILED:
+                    row[f"{ours}/{other}_{short}"] = get(ours, mode, "median_s") / get(other, mode, "median_s")
         if top >= TARGET_MIN_LOG2:
-            met = [row[f"triton_{s}_%copy"] >= 100 * TARGET[m] for m, s in (("forward", "fwd"), ("backward", "bwd"))]
-            row["target"] = "met" if all(met) else ("n/a" if pd.isna(row["triton_fwd_%copy"]) else "MISSED")
+            met = [row[f"{p}_{s}_%copy"] >= 100 * TARGET[m] for p in TARGETED for m, s in passes]
+            measured = all(not pd.isna(row[f"{p}_fwd_%copy"]) for p in TARGETED)
+            row["target"] = "met" if all(met) else ("MISSED" if measured else "n/a")
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -423,7 +437,7 @@ def report(results: str, hw: str, stages: list[tuple[str, str, float]], out: str
 
 def run(args, argv: list[str]) -> int:
     if not args.rehearse:
-        require_cuda()
+        require_gpu()
     from actbench.hardware import fingerprint, hw_id
 
     start = time.time()

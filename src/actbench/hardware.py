@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from actbench import devices
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -102,7 +104,7 @@ def fingerprint() -> dict:
         "project_commit": git_commit(),
         **_cache_sizes(),
     }
-    if torch.cuda.is_available():
+    if devices.CUDA.available():  # the CUDA-specific fields
         props = torch.cuda.get_device_properties(0)
         fp.update(
             gpu_name=props.name,
@@ -141,10 +143,10 @@ def hw_id() -> str:
                 f"ACTBENCH_HW_ID={override!r} is not a valid hardware id: use lowercase letters, digits and '-'"
             )
         return override
-    if torch.cuda.is_available():
-        name = torch.cuda.get_device_properties(0).name
-        name = re.sub(r"^nvidia\s+", "", name, flags=re.I)
+    gpu = devices.accelerator()
+    if gpu is not None:
+        name = re.sub(r"^nvidia\s+", "", gpu.hardware_name(), flags=re.I)  # the prefix names the vendor
         slug = _slug(name)
         slug = re.sub(r"-(sxm|pcie|nvl)\d*.*$", "", slug)
-        return f"gpu-nvidia-{slug}"
-    return f"cpu-{_slug(_cpu_model())}-{os.cpu_count()}c"
+        return f"{gpu.hw_prefix}{slug}"
+    return f"{devices.CPU.hw_prefix}{_slug(_cpu_model())}-{os.cpu_count()}c"

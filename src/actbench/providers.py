@@ -21,6 +21,7 @@ from typing import Callable
 import torch
 
 from actbench.activations import SELU_ALPHA, SELU_LAMBDA, Activation
+from actbench.devices import DEVICES, TRITON_DEVICES
 
 Tensor = torch.Tensor
 A = torch.ops.aten
@@ -39,12 +40,21 @@ class Preallocated:
 
 @dataclass(frozen=True)
 class Provider:
+    """One way to run an activation, with what it needs and what it is.
+
+    Everything that lists providers derives from these declarations: the kernels study's
+    ``--providers`` and the config schema's enum, the default per device, the report's
+    columns and ``gpu-check``'s summary."""
+
     name: str
     description: str
     # make(spec, params) -> an implementation, or a string saying why there is none
     make: Callable[[Activation, dict], "Autograd | Preallocated | str"]
-    devices: tuple[str, ...] = ("cpu", "cuda")
-    allocates_output: bool = True
+    devices: tuple[str, ...] = tuple(DEVICES)  # where it runs (actbench.devices names)
+    allocates_output: bool = True  # False: writes into preallocated buffers (out= kernels)
+    compiles: bool = False  # its first call compiles (warmed up outside every timed region)
+    roofline_target: bool = False  # held to timing.ROOFLINE_TARGETS (our own kernels)
+    cost_column: bool = True  # a column of the report's cost-vs-ReLU table beside the tutorial's
 
 
 # --- eager_out: PyTorch's own kernels writing into preallocated buffers -------------------
@@ -145,14 +155,33 @@ PROVIDERS: dict[str, Provider] = {p.name: p for p in [
     Provider("eager", "PyTorch builtin (torch / F.*), allocates its output", _eager),
     Provider("eager_out", "PyTorch's kernels writing into preallocated buffers (out=)", _eager_out,
              allocates_output=False),
-    Provider("manual", "the formula composed from primitives, as tutorials write it", _manual),
-    Provider("compile", "torch.compile of the builtin (or of the composition where none exists)", _compile),
-    Provider("triton", "our Triton kernels (actbench.kernels)", _triton, devices=("cuda",)),
+    # the composition is shown per provider on the page, not beside the tutorial's costs
+    Provider("manual", "the formula composed from primitives, as tutorials write it", _manual, cost_column=False),
+    Provider("compile", "torch.compile of the builtin (or of the composition where none exists)", _compile,
+             compiles=True),
+    # Triton compiles for the devices that say so; on the CPU only its interpreter runs,
+    # and timing an interpreter means nothing.
+    Provider("triton", "our Triton kernels (actbench.kernels)", _triton, devices=TRITON_DEVICES, compiles=True,
+             roofline_target=True),
 ]}
+# The pair behind the allocation lesson: the canonical builtin, and the same kernels into buffers.
+CANONICAL = "eager"
+PREALLOCATED = next(name for name, p in PROVIDERS.items() if not p.allocates_output)
 
 
 def available_providers(device: str) -> list[str]:
     return [name for name, p in PROVIDERS.items() if device in p.devices]
+
+
+def device_problem(names, device: str, which: str = "") -> str | None:
+    """Why some of ``names`` cannot run on ``device`` (None when all can), naming both;
+    ``which`` says whose device it is (e.g. ", this machine's device")."""
+    bad = [n for n in names if device not in PROVIDERS[n].devices]
+    if not bad:
+        return None
+    where = "; ".join(f"{n} runs on {', '.join(PROVIDERS[n].devices)} only" for n in bad)
+    return (f"provider(s) {', '.join(bad)} cannot run on {device}{which} ({where}); "
+            f"allowed on {device}: {', '.join(available_providers(device))}")
 
 
 def bind_params(spec: Activation, device, dtype) -> dict:

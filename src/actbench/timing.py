@@ -28,12 +28,18 @@ from typing import Callable
 
 import torch
 
+from actbench import devices
+
 QUANTILES = (0.5, 0.2, 0.8)
 NOISY_IQR = 0.10  # torch.utils.benchmark warns at IQR/median >= 10 %
 MODES = ("forward", "backward", "forward+backward")
 # Streams of N elements each mode moves: forward reads x, writes y; backward reads the
 # upstream gradient and the saved tensor, writes the input gradient.
 STREAMS = {"forward": 2, "backward": 3, "forward+backward": 5, "copy": 2}
+# The targets our Triton kernels are held to: this fraction of the copy bandwidth per
+# pass, at sizes of at least 2^ROOFLINE_TARGET_MIN_LOG2 elements (far beyond every cache).
+ROOFLINE_TARGETS = {"forward": 0.90, "backward": 0.85}
+ROOFLINE_TARGET_MIN_LOG2 = 26
 
 
 @dataclass(frozen=True)
@@ -130,17 +136,23 @@ def time_cuda(fn: Callable[[], object], settings: CudaSettings = CudaSettings())
     return summarize([t * 1e-3 for t in samples_ms], "triton.testing.do_bench", 0)
 
 
+# A device entry (actbench.devices) names its timer here: (fn, threads, cpu, cuda) -> Timing.
+TIMERS: dict[str, Callable[..., "Timing"]] = {
+    "autorange": lambda fn, threads, cpu, cuda: time_cpu(fn, threads, cpu),
+    "do_bench": lambda fn, threads, cpu, cuda: time_cuda(fn, cuda),
+}
+
+
 def time_fn(fn: Callable[[], object], device: torch.device | str, threads: int = 1,
             cpu: CpuSettings = CpuSettings(), cuda: CudaSettings = CudaSettings()) -> Timing:
-    """Dispatch on the device type: torch.utils.benchmark on CPU, do_bench on CUDA."""
+    """Time ``fn`` with the device's timer: torch.utils.benchmark on CPU, do_bench on CUDA."""
     kind = torch.device(device).type
-    if kind == "cpu":
-        return time_cpu(fn, threads, cpu)
-    if kind == "cuda":
-        if not torch.cuda.is_available():
-            raise RuntimeError("CUDA timing requested but torch.cuda.is_available() is False")
-        return time_cuda(fn, cuda)
-    raise ValueError(f"cannot time on device {device!r}; allowed: cpu, cuda")
+    if kind not in devices.DEVICES:
+        raise ValueError(f"cannot time on device {device!r}; allowed: {', '.join(devices.DEVICES)}")
+    entry = devices.DEVICES[kind]
+    if not entry.available():
+        raise RuntimeError(f"{entry.label} timing requested but {entry.why_not}")
+    return TIMERS[entry.timer](fn, threads, cpu, cuda)
 
 
 def interleaved(fns: dict[str, Callable[[], object]], rounds: int, measure: Callable[[Callable[[], object]], "Timing"],

@@ -110,6 +110,13 @@ def check_study_config(name):
                 p.convert(str(value).lower() if isinstance(value, bool) else str(value))
             except Exception as exc:  # argparse.ArgumentTypeError, ValueError
                 raise ValueError(f"config {where}.{p.name}: {exc}") from None
+    # The whole section against this machine (e.g. its device). Not on a cluster: there the
+    # jobs run on other nodes, and this head node's device says nothing about theirs.
+    if study.check is not None and not CLUSTER:
+        try:
+            study.check(section)
+        except ValueError as exc:
+            raise ValueError(f"config {where}: {exc}") from None
 
 
 for _name in UNITS:

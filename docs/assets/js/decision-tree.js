@@ -49,7 +49,9 @@
     return String(value);
   }
 
-  const WORST_FIRST = ["refuted", "inconclusive", "confirmed", "not testable", "pending"];
+  // The verdicts worst first, as claims.json carries them (actbench.verdicts.VERDICT_ORDER);
+  // set when claims.json is loaded.
+  let worstFirst = [];
 
   function claimList(ids, claimsById, available, root) {
     const list = el("ul", { class: "dt-claims" });
@@ -61,7 +63,7 @@
         return;
       }
       const verdicts = rows.map(function (r) { return r.verdict; });
-      const worst = WORST_FIRST.find(function (v) { return verdicts.indexOf(v) >= 0; });
+      const worst = worstFirst.find(function (v) { return verdicts.indexOf(v) >= 0; });
       if (worst === "refuted") refuted += 1;
       const measured = rows.filter(function (r) { return r.measured !== null; }).map(function (r) {
         return (r.hw_id || "computed") + ": " + formatValue(r.measured) + " (" + r.verdict + ")";
@@ -133,6 +135,7 @@
       });
     };
     Promise.all([load("assets/data/decision-tree.json"), load("generated/claims.json")]).then(function ([tree, claims]) {
+      worstFirst = claims.verdict_order;
       const claimsById = {};
       claims.claims.forEach(function (row) { (claimsById[row.id] = claimsById[row.id] || []).push(row); });
       form.dataset.ready = "true";

@@ -26,9 +26,7 @@ from __future__ import annotations
 import functools
 import os
 
-import torch
-
-from actbench import activations
+from actbench import activations, devices
 from actbench.kernels.function import TritonActivation, TritonActivationFunction, activation
 
 __all__ = ["activation", "TritonActivation", "TritonActivationFunction", "available", "interpreted"]
@@ -61,8 +59,10 @@ def _require() -> None:
 
 
 def available() -> bool:
-    """True when the kernels can run here: triton, plus a CUDA device or the interpreter."""
-    return _missing_triton() is None and (torch.cuda.is_available() or interpreted())
+    """True when the kernels can run here: triton, plus a device it compiles for (a CUDA
+    GPU) or the interpreter."""
+    compiled = any(devices.get(d).available() for d in devices.TRITON_DEVICES)
+    return _missing_triton() is None and (compiled or interpreted())
 
 
 def _register() -> None:

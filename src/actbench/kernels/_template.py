@@ -38,6 +38,8 @@ import torch
 import triton
 import triton.language as tl
 
+from actbench import devices
+
 # --- launch configuration: BLOCK and num_warps per dtype -------------------------------
 # The kernels are memory-bound (a few flops per byte), so the configuration is chosen for
 # memory traffic, from what the PTX shows (`make gpu-preflight`; docs/reproduce.md, "GPU"):
@@ -175,9 +177,11 @@ def check_input(x: torch.Tensor) -> None:
     if x.dtype not in SUPPORTED_DTYPES:
         allowed = ", ".join(str(d).removeprefix("torch.") for d in SUPPORTED_DTYPES)
         raise TypeError(f"Triton activation kernels take {allowed}; got {x.dtype}")
-    if x.device.type != "cuda" and not (x.device.type == "cpu" and interpreted_kernels()):
+    kind = x.device.type
+    if kind not in devices.TRITON_DEVICES and not (kind == devices.CPU.name and interpreted_kernels()):
+        where = " or ".join(devices.get(d).label for d in devices.TRITON_DEVICES)
         raise RuntimeError(
-            f"Triton kernels run on CUDA tensors; got a tensor on {x.device}. On the CPU set "
+            f"Triton kernels run on tensors on a {where}; got a tensor on {x.device}. On the CPU set "
             "TRITON_INTERPRET=1 before importing actbench.kernels (Triton's interpreter, slow)."
         )
 

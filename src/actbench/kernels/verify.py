@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import torch
 
-from actbench import activations
+from actbench import activations, devices
 
 U = {"bfloat16": 2.0**-8, "float16": 2.0**-11, "float32": 2.0**-24, "float64": 2.0**-53}
 
@@ -121,14 +121,15 @@ def check_activation(name: str, x: torch.Tensor, grad: torch.Tensor, **params) -
     return rows
 
 
-def verify(device: str = "cuda", dtypes=DEFAULT_DTYPES, sizes=DEFAULT_SIZES, names=None, seed: int = 0):
-    """Check every kernel (or ``names``) on ``device``; one row per
+def verify(device: str | None = None, dtypes=DEFAULT_DTYPES, sizes=DEFAULT_SIZES, names=None, seed: int = 0):
+    """Check every kernel (or ``names``) on ``device`` (default: the machine's accelerator); one row per
     (activation, dtype, numel, direction), direction in forward, backward and, for
     learnable parameters, param_grad. Needs pandas."""
     import pandas as pd
 
     from actbench.kernels.ops import KERNELS
 
+    device = device or devices.default().name
     rows = []
     for name in names or list(KERNELS):
         for dtype in dtypes:

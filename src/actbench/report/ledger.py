@@ -17,7 +17,7 @@ from actbench.claims import context_fit, load_claims
 from actbench.measurement import Measurement
 from actbench.report.numbers import json_safe
 from actbench.results import atomic_write_text
-from actbench.verdicts import VERDICTS, Verdict, fmt_interval, judge, rule_text
+from actbench.verdicts import VERDICT_ORDER, VERDICTS, Verdict, fmt_interval, judge, rule_text
 
 
 def arithmetic(expression: str) -> float:
@@ -150,7 +150,8 @@ def decide(claim: dict, hw: str | None, book) -> dict:
 def build(results_dir: Path, out_dir: Path, book) -> None:
     rows = [decide(claim, hw, book) for claim in load_claims() for hw in machines_for(claim, book)]
     counts = Counter(r["verdict"] for r in rows)
-    payload = {"counts": {v: counts.get(v, 0) for v in VERDICTS}, "claims": rows}
+    # verdict_order: the worst-first order pages use to show one verdict for several machines
+    payload = {"counts": {v: counts.get(v, 0) for v in VERDICTS}, "verdict_order": list(VERDICT_ORDER), "claims": rows}
     atomic_write_text(out_dir / "claims.json", json.dumps(json_safe(payload), indent=1, default=str, allow_nan=False))
     for v in VERDICTS:
         book.add(f"ledger.count.{v.replace(' ', '_')}", counts.get(v, 0), fmt="d")

@@ -35,10 +35,11 @@ from dataclasses import dataclass, field
 import pandas as pd
 import torch
 
-from actbench import activations
+from actbench import activations, devices
 from actbench.cliutil import activation_list
 from actbench.progress import progress
-from actbench.providers import PROVIDERS, Preallocated, available_providers, bind_params, check, probe_input
+from actbench.providers import (PROVIDERS, Preallocated, available_providers, bind_params, check, device_problem,
+                                probe_input)
 from actbench.results import write_study
 from actbench.studies.unit import Param, Study
 from actbench.timing import MODES, CpuSettings, CudaSettings, bytes_moved, time_fn
@@ -48,10 +49,7 @@ KEY = ["activation", "provider", "mode", "dtype", "numel", "threads", "hw_id"]
 COPY = "copy"
 BASELINE = "relu"
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
-# Cache-resident (2^12 elements) up to at least 4x the last-level cache: 2^25 float32 is
-# 128 MiB (this CPU's L3 is 32 MiB); on a GPU 2^28 float32 is 1 GiB (L2: tens of MiB).
-DEFAULT_LOG2_SIZES = {"cpu": [12, 16, 20, 23, 25], "cuda": [12, 16, 20, 24, 26, 28]}
-DEFAULT_DTYPES = {"cpu": ["float32", "bfloat16"], "cuda": ["float32", "bfloat16", "float16"]}
+# Each device's default sizes and dtypes are in its entry (actbench.devices).
 
 
 class OutOfTime(Exception):
@@ -128,10 +126,9 @@ class Sweep:
     reference_only_above: int | None = None  # log2 size above which only the reference slice is timed
 
     def __post_init__(self):
-        bad = [p for p in self.providers if self.device not in PROVIDERS[p].devices]
-        if bad:
-            raise ValueError(f"provider(s) {bad} cannot run on {self.device}; "
-                             f"allowed here: {', '.join(available_providers(self.device))}")
+        problem = device_problem(self.providers, self.device)
+        if problem:
+            raise ValueError(problem)
         if self.cpu.min_run_time <= 0 or self.cpu.max_run_time < self.cpu.min_run_time:
             raise ValueError(f"need 0 < --min-run-time <= --max-run-time, got "
                              f"{self.cpu.min_run_time} and {self.cpu.max_run_time}")
@@ -139,7 +136,7 @@ class Sweep:
             raise ValueError(f"--warmup-ms and --rep-ms must be > 0, got {self.cuda.warmup_ms}, {self.cuda.rep_ms}")
         if BASELINE not in self.activations:  # every ratio needs it
             self.activations = [BASELINE, *self.activations]
-        if self.device == "cuda":
+        if not devices.get(self.device).threads:
             self.threads = [0]
 
     def slice_for(self, log2: int) -> tuple[list[str], list[int]]:
@@ -155,32 +152,31 @@ class Sweep:
         return sum(len(d) * len(t) * per_thread for d, t in map(self.slice_for, self.log2_sizes))
 
 
-def resolve_device(name: str) -> str:
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda: no CUDA device is visible (torch.cuda.is_available() is False); "
-                         "allowed here: cpu, auto")
-    return name
+def check_machine(cfg: dict) -> None:
+    """The dry run's check (the pipeline runs with --device auto): every configured provider
+    runs on this machine's device."""
+    problem = device_problem(cfg["providers"], devices.resolve(devices.AUTO), ", this machine's device")
+    if problem:
+        raise ValueError(problem)
 
 
 def sizes_from_args(args, device: str) -> list[int]:
     """--log2-sizes (empty: the device's default), every power of two in between with
     --density dense."""
-    sizes = sorted(set(args.log2_sizes or DEFAULT_LOG2_SIZES[device]))
+    sizes = sorted(set(args.log2_sizes or devices.get(device).log2_sizes))
     if getattr(args, "density", "default") == "dense":
         return list(range(sizes[0], sizes[-1] + 1))
     return sizes
 
 
 def sweep_from_args(args) -> Sweep:
-    device = resolve_device(args.device)
+    device = devices.resolve(args.device)
     deadline = time.monotonic() + args.time_budget if args.time_budget else None
     return Sweep(
         activations=list(dict.fromkeys(args.activations or activations.elementwise_names())),
         providers=list(dict.fromkeys(args.providers or available_providers(device))),
         modes=list(dict.fromkeys(args.modes)),
-        dtypes=list(dict.fromkeys(args.dtypes or DEFAULT_DTYPES[device])),
+        dtypes=list(dict.fromkeys(args.dtypes or devices.get(device).dtypes)),
         log2_sizes=sizes_from_args(args, device),
         threads=list(dict.fromkeys(thread_counts(args.threads) or [1, all_cores()])),
         device=device,
@@ -349,9 +345,8 @@ class KernelSweep:
                         row.update(copy_before_s=before[threads], copy_after_s=after,
                                    copy_median_s=(before[threads] * after) ** 0.5)
                 before[threads] = after
-        if sweep.device == "cuda":
-            del x, g
-            torch.cuda.empty_cache()
+        del x, g
+        devices.get(sweep.device).release_memory()
 
     def _measure_one(self, name, provider, mode, dtype_name, x, g, threads, prep) -> None:
         status = prep.status(mode)
@@ -441,6 +436,14 @@ def run(args):
     return written["path"]
 
 
+EVERYWHERE = tuple(devices.DEVICES)  # a provider that runs on every device (the quick preset's)
+
+
+def _per_device(attr: str) -> str:
+    """A device-dependent default in words, e.g. 'CPU float32 bfloat16; CUDA GPU float32 ...'."""
+    return "; ".join(f"{d.label} {' '.join(map(str, getattr(d, attr)))}" for d in devices.DEVICES.values())
+
+
 THREADS = dict(parse=thread_count, unique=True,
                schema_extra={"items": {"anyOf": [{"type": "integer", "minimum": 1}, {"const": "all"}]}})
 LOG2 = dict(minimum=0, maximum=34, parse=log2_size)
@@ -455,16 +458,15 @@ STUDY = Study(
     params=(
         Param("activations", [], f"registry names (empty: every elementwise registry entry; {BASELINE} is always "
               "added: every ratio needs it)", quick=["relu", "gelu"], **ACTIVATIONS),
-        Param("providers", [], "implementations to time (empty: every provider that runs on the device; triton: "
-              "CUDA only)", quick=["eager", "eager_out", "manual", "compile"], parse=provider_name,
+        Param("providers", [], "implementations to time (empty: every provider that runs on the device; "
+              + "; ".join(f"{n}: {' '.join(p.devices)} only" for n, p in PROVIDERS.items() if p.devices != EVERYWHERE)
+              + ")", quick=[n for n, p in PROVIDERS.items() if p.devices == EVERYWHERE], parse=provider_name,
               min_items=0, unique=True, schema_extra={"items": {"enum": list(PROVIDERS)}}),
         Param("modes", list(MODES), "passes to time", choices=MODES, unique=True),
-        Param("dtypes", [], "dtypes (empty: the device's: " + " ".join(DEFAULT_DTYPES["cpu"]) + " on a CPU, "
-              "plus float16 on CUDA)", quick=["float32"], choices=tuple(DTYPES), min_items=0, unique=True),
+        Param("dtypes", [], f"dtypes (empty: the device's: {_per_device('dtypes')})", quick=["float32"],
+              choices=tuple(DTYPES), min_items=0, unique=True),
         Param("log2_sizes", [12, 16, 20, 25], "sizes as powers of two: L1-, L2-, L3-resident, then DRAM (2^25 "
-              "float32 = 128 MiB, 4x this CPU's 32 MiB L3); empty: the device's default (CPU "
-              + " ".join(map(str, DEFAULT_LOG2_SIZES["cpu"])) + ", CUDA "
-              + " ".join(map(str, DEFAULT_LOG2_SIZES["cuda"])) + ")",
+              f"float32 = 128 MiB, 4x this CPU's 32 MiB L3); empty: the device's default ({_per_device('log2_sizes')})",
               quick=[10, 14], min_items=0, unique=True, **LOG2),
         Param("density", "default", "default: the sizes of log2_sizes; dense: every power of two between the "
               "smallest and the largest of them", choices=("default", "dense")),
@@ -480,7 +482,7 @@ STUDY = Study(
               "measurement", quick=0.005, exclusive_minimum=0),
         Param("max_run_time", CpuSettings.max_run_time, "CPU: seconds after which a measurement ends however noisy "
               "(at least 3 samples)", quick=0.02, exclusive_minimum=0),
-        Param("device", "auto", "auto: CUDA when available, else CPU", choices=("auto", "cpu", "cuda"),
+        Param("device", devices.AUTO, devices.AUTO_HELP, choices=devices.CHOICES,
               in_config=False),
         Param("warmup_ms", CudaSettings.warmup_ms, "CUDA: do_bench warm-up (ms)", exclusive_minimum=0,
               in_config=False),
@@ -491,6 +493,7 @@ STUDY = Study(
               "(unset: no limit)", type=float, exclusive_minimum=0, in_config=False),
     ),
     run=run,
+    check=check_machine,
     timing=lambda job: True,
     report="actbench.report.kernels",
     page="kernels.md",

@@ -42,11 +42,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from actbench import activations
+from actbench import activations, devices
 from actbench.models import count_parameters, mlp
 from actbench.progress import progress
 from actbench.results import write_study
-from actbench.studies.kernels import ACTIVATIONS, THREADS, all_cores, resolve_device, thread_counts
+from actbench.studies.kernels import ACTIVATIONS, THREADS, all_cores, thread_counts
 from actbench.studies.unit import Param, Study
 from actbench.timing import CpuSettings, CudaSettings, interleaved, time_fn
 
@@ -182,11 +182,12 @@ def step_fn(model: nn.Module, spec: Model, args, device) -> Callable[[], None]:
 def measure(args) -> pd.DataFrame:
     """Every activation's optimizer step, timed in interleaved rounds per model and thread
     count (one row per round): ratios taken within a round cancel the machine's drift."""
-    device = resolve_device(args.device)
+    device = devices.resolve(args.device)
     if args.min_run_time <= 0 or args.max_run_time < args.min_run_time:
         raise ValueError(f"need 0 < --min-run-time <= --max-run-time, got {args.min_run_time} and {args.max_run_time}")
     names = list(dict.fromkeys([*BASELINES, *(args.activations or activations.elementwise_names())]))
-    threads_list = [0] if device == "cuda" else list(dict.fromkeys(thread_counts(args.threads) or [all_cores()]))
+    threads_list = (list(dict.fromkeys(thread_counts(args.threads) or [all_cores()]))
+                    if devices.get(device).threads else [0])
     cpu = CpuSettings(min_run_time=args.min_run_time, max_run_time=args.max_run_time)
     # do_bench per round: the same window as the CPU's least run time (several steps of the
     # largest model), a short warm-up since every step was already run twice
@@ -270,7 +271,7 @@ STUDY = Study(
         Param("min_run_time", 0.1, "CPU: seconds of samples per timing in a round, at least", quick=0.005,
               exclusive_minimum=0),
         Param("max_run_time", 0.5, "CPU: seconds per timing in a round, at most", quick=0.02, exclusive_minimum=0),
-        Param("device", "auto", "auto: CUDA when available, else CPU", choices=("auto", "cpu", "cuda"),
+        Param("device", devices.AUTO, devices.AUTO_HELP, choices=devices.CHOICES,
               in_config=False),
         Param("seed", 0, "seed of the weights and the random batches", minimum=0, in_config=False),
     ),

@@ -222,6 +222,9 @@ class Study:
     out_dir, book)``), or that function itself; ``claims`` are ledger entries in the
     format of ``actbench/claims.yaml`` (``study`` defaults to this one) added to that
     file's; ``page`` is the docs page (and anchor) that discusses the study.
+    ``check(cfg)`` raises ``ValueError`` when the config section cannot run on this
+    machine (e.g. a provider its device lacks); the dry run calls it after every value
+    passed its converter, so the run stops before any job starts.
     """
 
     name: str
@@ -237,6 +240,7 @@ class Study:
     claims: tuple[dict, ...] = ()
     page: str | None = None
     job_arguments: Callable[[argparse.ArgumentParser], None] | None = None
+    check: Callable[[dict], None] | None = None
 
     def __post_init__(self):
         names = [p.name for p in self.params]

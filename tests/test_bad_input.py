@@ -3,26 +3,39 @@ sees the stated message and nothing is written."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
 import torch
 
-from actbench import bad_inputs, cli
-from pipeline_helpers import QUICK, env, files_under, snakemake
+from actbench import bad_inputs, cli, results
+from pipeline_helpers import QUICK, ROOT, env, files_under, snakemake
 
 ROWS = bad_inputs.load()
 
 
 def prepare(row, work):
+    """The row's setup, then its `before` commands (run in ``work``, with the row's env)."""
+    if row.needs == "no-cuda" and torch.cuda.is_available():
+        pytest.skip("this row is about machines without a CUDA device")
     for kind, name in row.setup.items():
         if kind == "file":
             (work / name).write_text("not a folder\n")
-        else:
+        elif kind == "folder":
             (work / name).mkdir(parents=True)
-    if row.needs == "no-cuda" and torch.cuda.is_available():
-        pytest.skip("this row is about machines without a CUDA device")
+        elif kind == "copy":
+            source, dest = name.split()
+            (work / dest).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(ROOT / source, work / dest)
+        elif kind == "checkpoint":  # what a run of the study killed after its first size leaves
+            results.write_checkpoint(pd.DataFrame({"median_s": [1e-6]}), name, work / "results")
+        else:
+            raise ValueError(f"row {row.id}: unknown setup {kind!r}")
+    for args in row.before:
+        assert cli.main([a.replace("{dir}", str(work)) for a in args]) == 0, f"row {row.id}: {args} failed"
 
 
 def expected(row, work) -> str:
@@ -31,10 +44,11 @@ def expected(row, work) -> str:
 
 @pytest.mark.parametrize("row", [r for r in ROWS if r.run == "cli"], ids=lambda r: r.id)
 def test_bad_command_line_input(row, tmp_path, monkeypatch, capsys):
-    prepare(row, tmp_path)
     monkeypatch.chdir(tmp_path)  # default --results / --out would land here
     for name, value in row.env.items():
         monkeypatch.setenv(name, value)
+    prepare(row, tmp_path)
+    capsys.readouterr()  # what the `before` commands printed
     before = files_under(tmp_path)
     try:
         status = cli.main([a.replace("{dir}", str(tmp_path)) for a in row.args])

@@ -1,3 +1,4 @@
+import json
 import os
 import re
 
@@ -95,3 +96,118 @@ def test_unknown_hardware_id_lists_known(tmp_path):
     results.write_study(pd.DataFrame({"a": [1]}), "demo", tmp_path)
     with pytest.raises(results.ResultsError, match="unknown hardware id 'gpu-nope'; results exist for: cpu-"):
         results.read_study("demo", tmp_path, hw="gpu-nope")
+
+
+# ── every row records its settings; a run refuses to replace or mix rows of other settings ──
+
+def _run(replace=False, **settings) -> results.RunSettings:
+    """A run of study 'demo' whose 'activations' only choose rows; the hash: of the rest."""
+    kept = {k: v for k, v in settings.items() if k != "activations"}
+    return results.RunSettings(study="demo", settings=settings, hash=str(sorted(kept.items())),
+                               selection=("activations",), replace=replace)
+
+
+KEY = ["activation"]
+
+
+def _write(run, activations, key=KEY, tmp=None):
+    with results.recording(run):
+        return results.write_study(pd.DataFrame({"activation": activations, "v": range(len(activations))}),
+                                   "demo", tmp, key=key)
+
+
+def test_rows_record_the_settings_of_the_run_that_made_them(tmp_path):
+    run = _run(epochs=2, activations=["relu"])
+    out = pd.read_parquet(_write(run, ["relu", "gelu"], tmp=tmp_path))
+    assert set(out["settings_hash"]) == {run.hash}
+    assert [json.loads(s) for s in set(out["settings"])] == [{"activations": ["relu"], "epochs": 2}]
+    assert results.is_provenance_column("settings") and results.is_provenance_column("settings_hash")
+
+
+def test_rows_of_other_settings_are_neither_mixed_nor_replaced_and_the_file_is_kept(tmp_path):
+    path = _write(_run(epochs=2, activations=["relu"]), ["relu"], tmp=tmp_path)
+    before = path.read_bytes()
+    for key, action in ((KEY, "add its rows beside them"), (None, "replace them")):
+        with pytest.raises(results.ResultsError) as err:
+            _write(_run(epochs=3, activations=["relu"]), ["relu"], key=key, tmp=tmp_path)
+        assert str(err.value) == (
+            f"{path} holds rows made with other settings (epochs: 2 there, 3 now); this run would {action}. "
+            "Write elsewhere with --results DIR, or pass --replace to replace that file on purpose")
+    assert path.read_bytes() == before
+
+
+def test_a_run_that_only_chooses_other_rows_adds_them_but_may_not_replace_the_file(tmp_path):
+    _write(_run(epochs=2, activations=["relu"]), ["relu"], tmp=tmp_path)
+    path = _write(_run(epochs=2, activations=["gelu"]), ["gelu"], tmp=tmp_path)
+    assert sorted(pd.read_parquet(path)["activation"]) == ["gelu", "relu"]
+    # replacing the file with relu's rows would drop gelu's: every setting must be equal
+    with pytest.raises(results.ResultsError, match=r'activations: \["gelu"\] there, \["relu"\] now\); this run '
+                                                   r"would replace them"):
+        _write(_run(epochs=2, activations=["relu"]), ["relu"], key=None, tmp=tmp_path)
+
+
+def test_replace_replaces_the_file_once_then_adds_to_it(tmp_path):
+    _write(_run(epochs=2, activations=["relu", "gelu"]), ["relu", "gelu"], tmp=tmp_path)
+    run = _run(replace=True, epochs=3, activations=["silu", "tanh"])
+    _write(run, ["silu"], tmp=tmp_path)  # a study that writes as it goes (one size, one model at a time)
+    out = pd.read_parquet(_write(run, ["tanh"], tmp=tmp_path))
+    assert sorted(out["activation"]) == ["silu", "tanh"] and set(out["settings_hash"]) == {run.hash}
+
+
+def test_rows_without_recorded_settings_are_not_replaced_by_a_run(tmp_path):
+    path = results.write_study(pd.DataFrame({"activation": ["relu"], "v": [1]}), "demo", tmp_path, key=KEY)
+    with pytest.raises(results.ResultsError, match="holds rows whose settings were not recorded"):
+        _write(_run(epochs=2, activations=["gelu"]), ["gelu"], tmp=tmp_path)
+    # the API used without a run (gpu-check's stages, tests) upserts as before
+    results.write_study(pd.DataFrame({"activation": ["gelu"], "v": [2]}), "demo", tmp_path, key=KEY)
+    assert sorted(pd.read_parquet(path)["activation"]) == ["gelu", "relu"]
+
+
+def test_a_checkpoint_is_refused_by_every_reader_even_under_another_name(tmp_path):
+    checkpoint = results.write_checkpoint(pd.DataFrame({"median_s": [1e-6]}), "kernels", tmp_path)
+    assert checkpoint == results.study_path("kernels", tmp_path).with_name("kernels.parquet.incomplete")
+    copy = tmp_path / "kernels.parquet"
+    copy.write_bytes(checkpoint.read_bytes())
+    for path in (checkpoint, copy):
+        for read in (results.read_parquet, results.read_arrow, lambda p: results.read_arrow(p, columns=["median_s"])):
+            with pytest.raises(results.ResultsError) as err:
+                read(path)
+            assert str(err.value).startswith(f"{path} is the checkpoint of a kernels run that did not finish")
+    results.drop_checkpoint("kernels", tmp_path)
+    assert not checkpoint.exists()
+
+
+def test_by_hand_runs_default_to_results_local_and_replace_works(tmp_path, monkeypatch):
+    from actbench import cli
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ACTBENCH_HW_ID", "machine-a")
+    assert cli.main(["shapes", "--activations", "relu", "--points", "21"]) == 0
+    local = tmp_path / "results-local" / "machine-a" / "shapes.parquet"
+    assert local.exists() and not (tmp_path / "results").exists()  # never the pipeline's results/
+
+    def grid(path):
+        df = results.read_parquet(path)
+        return df[(df["quantity"] == "f") & ~df["probe"].astype(bool)]
+
+    assert cli.main(["shapes", "--activations", "gelu", "--points", "21"]) == 0  # same settings: rows added
+    assert grid(local).groupby("activation").size().to_dict() == {"gelu": 21, "relu": 21}
+    before = local.read_bytes()
+    assert cli.main(["shapes", "--activations", "relu", "--points", "11"]) == 2  # other settings: refused
+    assert local.read_bytes() == before
+    assert cli.main(["shapes", "--activations", "relu", "--points", "11", "--replace"]) == 0
+    assert grid(local).groupby("activation").size().to_dict() == {"relu": 11}
+    assert {json.loads(s)["points"] for s in results.read_parquet(local)["settings"]} == {11}
+
+
+def test_a_pipeline_job_on_a_cluster_replaces_its_file(tmp_path, monkeypatch):
+    """Snakemake removes a job's outputs before it runs it; on a cluster only the link it
+    tracks, so the job (ACTBENCH_LINK_DIR set) replaces the file behind it."""
+    from actbench import cli
+
+    monkeypatch.setenv("ACTBENCH_HW_ID", "machine-a")
+    out = tmp_path / "results"
+    assert cli.main(["shapes", "--results", str(out), "--activations", "relu", "--points", "21"]) == 0
+    monkeypatch.setenv("ACTBENCH_LINK_DIR", str(out / ".cluster" / "declared"))
+    assert cli.main(["shapes", "--results", str(out), "--activations", "relu", "--points", "11"]) == 0
+    assert {json.loads(s)["points"] for s in results.read_parquet(out / "machine-a" / "shapes.parquet")["settings"]} == {11}

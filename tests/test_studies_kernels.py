@@ -1,6 +1,7 @@
 """The kernels study: providers checked before timing, tidy rows with the roofline columns,
 clear errors, and a provider added with one table entry."""
 
+import io
 import math
 
 import pandas as pd
@@ -182,3 +183,55 @@ def test_triton_provider_under_the_interpreter(tmp_path):
     if "UNAVAILABLE" in proc.stdout:
         pytest.skip(proc.stdout.strip())
     assert "OK" in proc.stdout
+
+
+TINY = ["--activations", "relu", "--providers", "eager", "--dtypes", "float32", "--log2-sizes", "8", "10",
+        "--threads", "1", "--modes", "forward"]
+# Runs the kernels command and SIGKILLs itself when the sweep starts its second size, just
+# after the first size's checkpoint was written (sizes run largest first).
+KILLED_AFTER_ONE_SIZE = """
+import os, signal, sys
+from actbench import cli
+from actbench.studies import kernels
+calls, real = [], kernels.KernelSweep.measure_group
+def measure_group(self, *args, **kwargs):
+    calls.append(1)
+    if len(calls) == 2:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real(self, *args, **kwargs)
+kernels.KernelSweep.measure_group = measure_group
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+def test_a_killed_sweep_leaves_the_previous_file_as_it_was_and_a_checkpoint_no_reader_takes(tmp_path):
+    import subprocess
+    import sys
+
+    from pipeline_helpers import env
+
+    from actbench import results
+
+    command = ["kernels", "--results", str(tmp_path), "--device", "cpu", *FAST, *TINY]
+    hw = "machine-a"
+    assert subprocess.run([sys.executable, "-m", "actbench", *command], env=env(ACTBENCH_HW_ID=hw),
+                          capture_output=True, timeout=600).returncode == 0
+    done = tmp_path / hw / "kernels.parquet"
+    before = done.read_bytes()
+
+    killed = subprocess.run([sys.executable, "-c", KILLED_AFTER_ONE_SIZE, *command], env=env(ACTBENCH_HW_ID=hw),
+                            capture_output=True, text=True, timeout=600)
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    assert done.read_bytes() == before  # nothing of the killed run in the results file
+    checkpoint = tmp_path / hw / "kernels.parquet.incomplete"
+    assert checkpoint.exists()
+    with pytest.raises(results.ResultsError, match="is the checkpoint of a kernels run that did not finish"):
+        results.read_parquet(checkpoint)
+    assert sorted(p.name for p in (tmp_path / hw).iterdir()) == ["kernels.parquet", "kernels.parquet.incomplete"]
+
+    # readers of a results folder see the complete file only; a new run finishes and
+    # removes the checkpoint
+    assert results.read_study("kernels", tmp_path).equals(pd.read_parquet(io.BytesIO(before)))
+    assert subprocess.run([sys.executable, "-m", "actbench", *command], env=env(ACTBENCH_HW_ID=hw),
+                          capture_output=True, timeout=600).returncode == 0
+    assert not checkpoint.exists() and len(pd.read_parquet(done)) == len(pd.read_parquet(io.BytesIO(before)))

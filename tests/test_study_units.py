@@ -52,6 +52,27 @@ def test_param_words_round_trip_through_argparse():
     assert args.flag is True
 
 
+def test_settings_hash_leaves_out_only_the_parameters_that_choose_rows():
+    params = (Param("activations", ["relu"], "names", type=str), Param("seeds", 2, "seeds", seeds=True),
+              Param("epochs", 3, "epochs", minimum=1), Param("widths", [8, 8], "layer widths", selects=False),
+              Param("budget", None, "a time budget", type=float, nullable=True, selects=True))
+    study = Study("toy", "A toy study.", ["activation", "seed"], params, run=lambda args: None)
+    parser = argparse.ArgumentParser()
+    study.add_arguments(parser)
+
+    def digest(*words):
+        settings = study.settings(parser.parse_args(list(words)))
+        return settings, study.settings_hash(settings)
+
+    settings, base = digest()
+    assert settings == {"activations": ["relu"], "seeds": [0, 1], "epochs": 3, "widths": [8, 8], "budget": None}
+    assert [p.name for p in params if p.chooses_rows] == ["activations", "seeds", "budget"]
+    # choosing other rows keeps the hash: such runs may share a file by key
+    assert digest("--activations", "gelu", "--seeds", "5", "--budget", "9")[1] == base
+    # changing what a row holds does not
+    assert digest("--epochs", "4")[1] != base and digest("--widths", "8", "16")[1] != base
+
+
 def test_schema_of_a_list_requires_items_unless_empty_is_allowed():
     assert Param("xs", [1], "xs").schema()["minItems"] == 1
     assert Param("xs", [], "xs", min_items=0, type=str).schema()["minItems"] == 0

@@ -10,7 +10,7 @@ from importlib import resources
 import yaml
 
 CONTINUES = "…"  # a message ending in this goes on (a list of valid names)
-FIELDS = {"id", "input", "run", "args", "config", "env", "setup", "needs", "message"}
+FIELDS = {"id", "input", "run", "args", "config", "env", "setup", "before", "needs", "message"}
 DOC_DIR = "/path/to/work"  # how the docs show the work folder ({dir})
 
 
@@ -24,6 +24,7 @@ class BadInput:
     config: str = ""
     env: dict = field(default_factory=dict)
     setup: dict = field(default_factory=dict)
+    before: tuple[tuple[str, ...], ...] = ()  # commands run first (they must succeed)
     needs: str | None = None
 
     @property
@@ -32,15 +33,18 @@ class BadInput:
         return self.message[: -len(CONTINUES)] if self.message.endswith(CONTINUES) else self.message
 
     def command(self) -> str:
-        """What the user typed, for the docs."""
+        """What the user typed, for the docs (commands run first lead, each ending in ';')."""
         prefix = " ".join(f"{k}={v!r}" if " " in str(v) else f"{k}={v}" for k, v in self.env.items())
         if self.run == "cli":
-            words = [a if a and " " not in a and "'" not in a else repr(a) for a in self.args]
-            text = "python -m actbench " + " ".join(words)
+            text = "; ".join(_cli_text(args) for args in (*self.before, self.args))
         else:
             text = "snakemake -n with config: " + "; ".join(
                 line.strip() for line in self.config.strip().splitlines())
         return (prefix + " " + text).strip().replace("{dir}", DOC_DIR)
+
+
+def _cli_text(args) -> str:
+    return "python -m actbench " + " ".join(a if a and " " not in a and "'" not in a else repr(a) for a in args)
 
 
 def load() -> list[BadInput]:
@@ -55,7 +59,8 @@ def load() -> list[BadInput]:
         if row["run"] not in ("cli", "config"):
             raise ValueError(f"bad_inputs.yaml row {row['id']!r}: run must be 'cli' or 'config', got {row['run']!r}")
         seen.add(row["id"])
-        out.append(BadInput(**{**row, "args": tuple(str(a) for a in row.get("args", ()))}))
+        out.append(BadInput(**{**row, "args": tuple(str(a) for a in row.get("args", ())),
+                               "before": tuple(tuple(str(a) for a in cmd) for cmd in row.get("before", ()))}))
     return out
 
 

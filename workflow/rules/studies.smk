@@ -12,7 +12,11 @@
 # changed setting reruns it) plus --part <job>. Timing jobs take every slot (common.smk),
 # so no other job shares the cores. Results are deterministic given the seed and the
 # machine, so the other jobs may use Snakemake's between-workflow cache (`--cache`); the
-# hardware id is a parameter so that machines sharing a cache never swap results. Job
+# hardware id is a parameter so that machines sharing a cache never swap results. A job
+# replaces its file whatever settings made the old one: Snakemake removes a job's outputs
+# before it runs it, and on a cluster, where it removes only the link it tracks, the
+# link folder (ACTBENCH_LINK_DIR) tells the job it runs in the pipeline (a study run by
+# hand refuses that unless asked: actbench.results.check_settings). Job
 # lists and flags come from the helpers in common.smk. The study's name reaches the shell
 # command through `params`, never as a loop variable in the command: Snakemake formats the
 # command when the job runs, after the loop has moved on.

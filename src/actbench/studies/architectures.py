@@ -148,7 +148,8 @@ STUDY = ablation.study(
         Param("test_subset", 5000, "MNIST test rows of the CNN and the RNN (0 = all)", quick=200, minimum=0),
         Param("cnn_activations", CNN_ACTIVATIONS, "activations of the CNN", quick=["relu", "gelu", "silu", "mish"],
               unique=True, parse=activation_list),
-        Param("cnn_channels", [16, 32, 64], "CNN channels per block", quick=[4, 8, 8], minimum=1),
+        Param("cnn_channels", [16, 32, 64], "CNN channels per block", quick=[4, 8, 8], minimum=1,
+              selects=False),  # a list that changes every CNN row, not a choice of rows
         Param("cnn_norm", "batchnorm", "normalisation between each convolution and its activation (batchnorm: "
               "conv -> BatchNorm -> activation)", choices=("batchnorm", "none")),
         Param("cnn_epochs", 3, "epochs of the CNN", quick=1, minimum=1),

@@ -40,7 +40,7 @@ from actbench.cliutil import activation_list
 from actbench.progress import progress
 from actbench.providers import (PROVIDERS, Preallocated, available_providers, bind_params, check, device_problem,
                                 probe_input)
-from actbench.results import write_study
+from actbench.results import drop_checkpoint, write_checkpoint, write_study
 from actbench.studies.unit import Param, Study
 from actbench.timing import MODES, CpuSettings, CudaSettings, bytes_moved, time_fn
 
@@ -416,24 +416,31 @@ def add_roofline(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def run(args):
+    """Time the sweep. After each size the rows so far go to a checkpoint
+    (``results.write_checkpoint``: ``kernels.parquet.incomplete``, which every reader
+    refuses); ``kernels.parquet`` is written once, at the end, so a run killed part-way
+    (the sweep takes minutes) leaves the previous file as it was and nothing that looks
+    complete."""
     sweep = sweep_from_args(args)
     results_dir = args.results
-    written = {}
 
-    def write(df: pd.DataFrame) -> None:
-        written["path"] = write_study(df, NAME, results_dir, key=KEY)
+    def checkpoint(df: pd.DataFrame) -> None:
+        write_checkpoint(df, NAME, results_dir)
 
     runner = KernelSweep(sweep)
     start = time.monotonic()
-    df = runner.run(on_size_done=write)
-    if "path" not in written:
+    df = runner.run(on_size_done=checkpoint)
+    if df.empty:
+        drop_checkpoint(NAME, results_dir)
         raise RuntimeError("kernels: nothing was measured (time budget too small?); nothing written")
+    path = write_study(df, NAME, results_dir, key=KEY)
+    drop_checkpoint(NAME, results_dir)
     timed = df["median_s"].notna().sum() if "median_s" in df else 0
     noisy = int(df.get("noisy", pd.Series(dtype=bool)).fillna(False).astype(bool).sum())
     print(f"kernels: {timed} timings ({noisy} noisy: IQR/median > 10%), {len(df) - timed} rows not timed, "
           f"{time.monotonic() - start:.0f} s{' (TRUNCATED by the time budget)' if runner.truncated else ''}; "
-          f"wrote {written['path']}")
-    return written["path"]
+          f"wrote {path}")
+    return path
 
 
 EVERYWHERE = tuple(devices.DEVICES)  # a provider that runs on every device (the quick preset's)
@@ -469,7 +476,7 @@ STUDY = Study(
               f"float32 = 128 MiB, 4x this CPU's 32 MiB L3); empty: the device's default ({_per_device('log2_sizes')})",
               quick=[10, 14], min_items=0, unique=True, **LOG2),
         Param("density", "default", "default: the sizes of log2_sizes; dense: every power of two between the "
-              "smallest and the largest of them", choices=("default", "dense")),
+              "smallest and the largest of them", choices=("default", "dense"), selects=True),
         Param("threads", [1, "all"], "CPU intra-op thread counts, integers or all (every core); ignored on CUDA",
               quick=[1], **THREADS),
         Param(
@@ -477,20 +484,20 @@ STUDY = Study(
             "first dtype with the most threads (none: every dtype and thread count at every size); on this CPU a "
             "large allocating call is mostly page faults and the full grid at 2^25 does not fit the 10 minutes "
             "(bfloat16 at 2^25 would be only 2x the L3 anyway)", quick=None, nullable=True, minimum=0, maximum=34,
-            parse=log2_size_or_none),
+            parse=log2_size_or_none, selects=True),
         Param("min_run_time", CpuSettings.min_run_time, "CPU: seconds of samples before a small spread may end a "
               "measurement", quick=0.005, exclusive_minimum=0),
         Param("max_run_time", CpuSettings.max_run_time, "CPU: seconds after which a measurement ends however noisy "
               "(at least 3 samples)", quick=0.02, exclusive_minimum=0),
         Param("device", devices.AUTO, devices.AUTO_HELP, choices=devices.CHOICES,
-              in_config=False),
+              in_config=False, selects=True),  # the machine's folder says which device ran
         Param("warmup_ms", CudaSettings.warmup_ms, "CUDA: do_bench warm-up (ms)", exclusive_minimum=0,
               in_config=False),
         Param("rep_ms", CudaSettings.rep_ms, "CUDA: do_bench measurement window (ms)", exclusive_minimum=0,
               in_config=False),
         Param("seed", 0, "seed of the random inputs", minimum=0, in_config=False),
         Param("time_budget", None, "seconds; no measurement starts after this and the rows so far are written "
-              "(unset: no limit)", type=float, exclusive_minimum=0, in_config=False),
+              "(unset: no limit)", type=float, exclusive_minimum=0, in_config=False, selects=True),
     ),
     run=run,
     check=check_machine,

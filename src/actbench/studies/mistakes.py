@@ -317,7 +317,7 @@ STUDY = ablation.study(
         Param("mistake3_mnist_epochs", 3, "epochs of Mistake 3's multi-class case (10x10 MNIST)", quick=1, minimum=1),
         Param("channels", [8, 16, 32, 64], "the four CNN blocks' channels of Mistake 5, trained (the timing part "
               "also steps the tutorial's 64 128 256 512)", quick=[4, 4, 8, 8], minimum=1, min_items=4,
-              schema_extra={"maxItems": 4}),
+              schema_extra={"maxItems": 4}, selects=False),  # changes every CNN row, chooses none
         Param("cnn_epochs", 4, "epochs of the Mistake 5 CNNs", quick=1, minimum=1),
         Param("cnn_train_subset", 10000, "MNIST training rows of the Mistake 5 CNNs (0 = all)", quick=300,
               minimum=0),

@@ -11,13 +11,15 @@ Not a study itself (it declares no ``STUDY``).
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 import pandas as pd
 
 from actbench.cliutil import positive_int, write_and_report
 from actbench.hardware import hw_id
-from actbench.results import atomic_write_parquet, link_declared, read_parquet, study_path, write_study
+from actbench.results import (SETTINGS, SETTINGS_HASH, atomic_write_parquet, link_declared, read_parquet,
+                              settings_differences, study_path, write_study)
 
 
 def part_name(part: str) -> str:
@@ -88,6 +90,7 @@ def merge_parts(study: str, results_dir, files: list) -> Path:
         frames.append(df)
     if not frames:
         raise ValueError(f"no part files given to merge for {study!r}")
+    check_same_settings(study, files, frames)
     merged = pd.concat(frames, ignore_index=True)
     machines = sorted(set(merged["hw_id"])) if "hw_id" in merged.columns else [hw_id()]
     if len(machines) != 1:
@@ -98,6 +101,26 @@ def merge_parts(study: str, results_dir, files: list) -> Path:
     link_declared(target, f"{study}.parquet")
     print(f"{study}: merged {len(files)} parts ({len(merged)} rows) into {target}")
     return target
+
+
+def check_same_settings(study: str, files: list, frames: list[pd.DataFrame]) -> None:
+    """Refuse to merge parts made with different settings (of those that change what a row
+    holds): the study file would mix two experiments. Parts without recorded settings
+    (written before actbench recorded them) are not compared."""
+    from actbench.studies import get
+
+    seen: dict[str, tuple[Path, dict]] = {}
+    for f, df in zip(files, frames):
+        if SETTINGS_HASH in df.columns and SETTINGS in df.columns:
+            for digest, text in df[[SETTINGS_HASH, SETTINGS]].dropna().drop_duplicates().itertuples(index=False):
+                seen.setdefault(digest, (Path(f), json.loads(text)))
+    if len(seen) < 2:
+        return
+    (first, a), (other, b) = list(seen.values())[:2]
+    names = [p.name for p in get(study).params if not p.chooses_rows]
+    differences = settings_differences(a, b, names, labels=(f"in {first.name}", f"in {other.name}"))
+    raise ValueError(f"the {study} parts were made with different settings ({'; '.join(differences)}); "
+                     f"rerun the parts with one setting (the pipeline does: `make`), then merge")
 
 
 def finish(df: pd.DataFrame, study: str, args, key: list[str]) -> Path:

@@ -175,7 +175,7 @@ STUDY = ablation.study(
     seeds=4, quick_seeds=2, page="ablations.md#5-what-prelu-learns", custom_run=run,
     params=(
         Param("channels", [16, 32, 64], "CNN channels per block, at least 3 blocks (early, middle, late)",
-              quick=[4, 8, 8], minimum=1, min_items=3),
+              quick=[4, 8, 8], minimum=1, min_items=3, selects=False),  # changes every CNN row, chooses none
         Param("mlp_width", 256, "width of the MLP's three hidden layers", quick=32, minimum=1),
         Param("epochs", 5, "epochs of the MLP", quick=2, minimum=1),
         Param("train_subset", 0, "MNIST training rows of the MLP (0 = all 60,000)", quick=500, minimum=0),

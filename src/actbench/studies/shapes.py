@@ -78,7 +78,9 @@ def run(args) -> "Path":
     df = pd.concat([table(names, args.grid_limit, args.points, args.probes), constants(), identities()],
                    ignore_index=True)
     df["grid_limit"], df["grid_points"] = args.grid_limit, args.points
-    return write_and_report(df, NAME, args.results, key=None)
+    # Upserted by key: a run of some activations with the file's settings adds or redoes
+    # theirs and keeps the others (other settings are refused before any work: see cli)
+    return write_and_report(df, NAME, args.results, key=KEY)
 
 
 STUDY = Study(

@@ -20,6 +20,8 @@ runs the pipeline's default setting.
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import math
 import shlex
 from dataclasses import dataclass, field
@@ -40,6 +42,12 @@ class Param:
     with ``in_config=False`` is a command-line option only (a by-hand or device knob the
     pipeline never sets). ``schema_extra`` is merged into the generated JSON schema
     (e.g. ``{"items": {...}}`` for a list of mixed values).
+
+    ``selects``: the parameter only chooses *which* rows a run computes (their values are
+    in the study's key: activations, seeds, sizes), not what any one row holds, so runs
+    that differ in it may add rows to one file (see ``Study.settings_hash``). Unset, a
+    list or seeds parameter selects and any other does not; set it where that guess is
+    wrong (a list of layer widths changes every row; a time budget only drops rows).
     """
 
     name: str
@@ -60,6 +68,11 @@ class Param:
     in_config: bool = True
     parse: Callable[[str], Any] | None = None
     schema_extra: dict = field(default_factory=dict)
+    selects: bool | None = None
+
+    @property
+    def chooses_rows(self) -> bool:
+        return self.selects if self.selects is not None else (self.many or self.seeds)
 
     @property
     def flag(self) -> str:
@@ -201,6 +214,15 @@ def _scalar_schema(p: Param) -> dict:
     return out
 
 
+def _jsonable(value):
+    """A parsed value as JSON would hold it (tuples as lists; numbers and strings as they are)."""
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)
+
+
 def _show(value) -> str:
     if isinstance(value, list):
         return " ".join(map(str, value)) if value else "none"
@@ -274,6 +296,18 @@ class Study:
             p.add_to(parser)
         if self.job_arguments is not None:
             self.job_arguments(parser)
+
+    def settings(self, args: argparse.Namespace) -> dict:
+        """Every parameter's value in ``args``, by name, as JSON values: what the run's rows
+        record of the settings that produced them (the results folder, ``--part`` and the
+        thread count of a job are not parameters, so they are not in it)."""
+        return {p.name: _jsonable(getattr(args, p.name)) for p in self.params}
+
+    def settings_hash(self, settings: dict) -> str:
+        """A short hash of the settings that change what a row holds (those that only
+        choose rows left out): two runs may share a file by key only when it is equal."""
+        kept = {p.name: settings[p.name] for p in self.params if not p.chooses_rows and p.name in settings}
+        return hashlib.sha256(json.dumps(kept, sort_keys=True).encode()).hexdigest()[:16]
 
     def defaults(self, quick: bool = False) -> dict:
         return {p.name: (p.quick_value if quick else p.default) for p in self.config_params}

@@ -272,7 +272,7 @@ STUDY = Study(
               exclusive_minimum=0),
         Param("max_run_time", 0.5, "CPU: seconds per timing in a round, at most", quick=0.02, exclusive_minimum=0),
         Param("device", devices.AUTO, devices.AUTO_HELP, choices=devices.CHOICES,
-              in_config=False),
+              in_config=False, selects=True),  # the machine's folder says which device ran
         Param("seed", 0, "seed of the weights and the random batches", minimum=0, in_config=False),
     ),
     run=run,

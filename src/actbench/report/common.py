@@ -101,12 +101,13 @@ def activation_lines(ax, summary: pd.DataFrame, x: str, mean: str = "mean", low:
             ax.fill_between(grp[x], grp[low], grp[high], color=c, alpha=0.18, lw=0)
 
 
-def panel_grid(n: int, cols: int, panel_height: float, xlabel: str, ylabel: str, **subplots):
+def panel_grid(n: int, cols: int, panel_height: float, xlabel: str, ylabel: str, width: float = WIDTH_IN,
+               **subplots):
     """Small multiples: ``n`` panels in rows of ``cols`` across the content column, the
     unused cells hidden, x labels under the lowest panel of each column and y labels on the first column.
     Returns the figure and the n axes in reading order."""
     rows = -(-n // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(WIDTH_IN, panel_height * rows + 0.4), squeeze=False, **subplots)
+    fig, axes = plt.subplots(rows, cols, figsize=(width, panel_height * rows + 0.4), squeeze=False, **subplots)
     for ax in axes.flat[n:]:
         ax.set_visible(False)
     for ax in axes.flat[max(n - cols, 0):n]:  # the lowest panel of each column (a short last row)

@@ -147,7 +147,8 @@ def figure_time(df: pd.DataFrame, hw: str, ref: dict, path: Path) -> None:
     acts = list(dict.fromkeys(sel["activation"]))
     providers = list(dict.fromkeys(sel["provider"]))
     styles = dict(zip(providers, PROVIDER_GREYS))
-    fig, axes = panel_grid(len(acts), 4, 1.5, "elements", "forward time (s)", sharex=True, sharey=True)
+    fig, axes = panel_grid(len(acts), 4, 1.5, "elements", "forward time (s)", width=WIDTH_IN - 0.3, sharex=True,
+                           sharey=True)
     for ax, act in zip(axes, acts):
         for provider, grp in cell(sel, activation=act).groupby("provider", sort=False):
             ax.plot(grp["numel"], grp["median_s"], marker=".", lw=1, color=styles[provider], label=provider)
@@ -233,10 +234,10 @@ def figure_relative_cost(table: pd.DataFrame, hw: str, path: Path, source: pd.Da
     ax.set_xticks(range(len(acts)), [activations.label(a) for a in acts], rotation=40, ha="right")
     ax.set_ylabel("fwd + bwd cost / ReLU's")
     fig.tight_layout()
-    handles, labels = ax.get_legend_handles_labels()
-    for h in handles:
-        h.set_color("#555555")
-    legend_below(fig, handles, labels, ncol=2)
+    # proxies in grey: the plotted markers carry the activations' colours
+    handles = [plt.Line2D([], [], marker=markers[c], ls="", color="black" if c.startswith("claimed") else "#555555")
+               for c in cols]
+    legend_below(fig, handles, cols, ncol=2)
     save_figure(fig, path, data=long, source=source)
 
 

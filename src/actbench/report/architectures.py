@@ -12,7 +12,7 @@ import pandas as pd
 from actbench import activations
 from actbench import measurement as ms
 from actbench import stats
-from actbench.report.common import legend_right
+from actbench.report.common import WIDTH_IN, legend_right
 from actbench.report.ablation_common import (ALPHA, ci_text, last_epoch, machines, p_text, paired_by_seed, pretty,
                                              verdict_word)
 
@@ -197,7 +197,7 @@ def build(results_dir, out_dir, book) -> None:
     for m in machines(results_dir, STUDY, out_dir, book):
         d = _Deferred(m)
         # one figure per architecture (four different y quantities: not one figure)
-        for name, part, size in (("cnn", _cnn, (4.6, 3.0)), ("lm", _lm, (5.0, 3.0)), ("rnn", _rnn, (5.0, 3.0)),
+        for name, part, size in (("cnn", _cnn, (4.6, 3.0)), ("lm", _lm, (WIDTH_IN, 3.0)), ("rnn", _rnn, (WIDTH_IN, 3.0)),
                                  ("gan", _gan, (4.6, 3.0))):
             fig, ax = plt.subplots(figsize=size)
             points = []

@@ -119,7 +119,8 @@ def panel_grid(n: int, cols: int, panel_height: float, xlabel: str, ylabel: str,
 
 
 def legend_right(ax, **kw) -> None:
-    """The legend outside the data, to the right of the axes."""
+    """The legend outside the data, to the right of the axes (tight_layout narrows the
+    axes to make room, so the figure keeps its width)."""
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False, **kw)
 
 

@@ -23,7 +23,7 @@ import pandas as pd
 from actbench import activations
 from actbench import measurement as ms
 from actbench import stats
-from actbench.report.common import legend_right, machine_tables, save_figure
+from actbench.report.common import WIDTH_IN, legend_right, machine_tables, save_figure
 from actbench.report.training import ci_text, depth_ticks, output_names, pretty, save_figures, write_tables
 
 ALPHA = 0.05
@@ -171,7 +171,7 @@ def depth_figure(trained: pd.DataFrame, ref: dict, column: str, label: str, adeq
     shown = sub[sub["adequate"]] if adequate_only else sub
     order = list(dict.fromkeys(sub.sort_values("factor" if "factor" in sub else "depth")["setting"]))
     summary = stats.summarize(shown, ["setting", "depth"], column)
-    fig, ax = plt.subplots(figsize=(4.6, 3.2))
+    fig, ax = plt.subplots(figsize=(WIDTH_IN, 3.2))
     variations = 0
     for setting in order:
         grp = summary[summary["setting"] == setting].sort_values("depth")
@@ -200,7 +200,7 @@ def collapse_figure(c: pd.DataFrame, path: Path) -> None:
     colour, darker for deeper nets)."""
     from matplotlib.colors import to_rgb
 
-    fig, ax = plt.subplots(figsize=(5.0, 3.2))
+    fig, ax = plt.subplots(figsize=(WIDTH_IN, 3.2))
     depths = sorted(c["depth"].unique())
     base = np.array(to_rgb(activations.colour("relu")))
     for i, d in enumerate(depths):

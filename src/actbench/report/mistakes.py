@@ -277,7 +277,7 @@ def _figure_mistake2(m) -> None:
         return
     d2 = d2.assign(case=d2["input"] + ", " + d2["bias"] + " bias", init=d2["variant"].str.replace("relu_", ""))
     cases = list(dict.fromkeys(d2["case"]))
-    fig, ax = plt.subplots(figsize=(5.0, 3.0))  # the legend goes right of it
+    fig, ax = plt.subplots(figsize=(WIDTH_IN, 3.0))
     width, rows = 0.2, []
     groups = [(i, s) for i in ("xavier", "he") for s in ("init", "after_batch:1")]
     for j, (init, stage) in enumerate(groups):
@@ -289,7 +289,7 @@ def _figure_mistake2(m) -> None:
                hatch="//" if init == "xavier" else "", edgecolor="black", lw=0.5, label=label)
         rows.append(summ[["mean", "ci_low", "ci_high", "n"]].rename_axis("case").reset_index().assign(
             init=init, stage=stage))
-    ax.set_xticks(range(len(cases)), cases)
+    ax.set_xticks(range(len(cases)), [c.replace(", ", "\n") for c in cases])  # input / bias
     ax.set_ylabel("dead units % (one batch of 128)")
     legend_right(ax)
     fig.tight_layout()
@@ -317,7 +317,7 @@ def _figure_mistake5(m) -> None:
     data = pd.DataFrame(rows)
     networks = list(dict.fromkeys(data["network"]))
     variants = list(dict.fromkeys(data["variant"]))
-    fig, ax = plt.subplots(figsize=(5.4, 0.5 * len(networks) * len(variants) / 2 + 1.2))
+    fig, ax = plt.subplots(figsize=(WIDTH_IN, 0.5 * len(networks) * len(variants) / 2 + 1.2))
     for j, variant in enumerate(variants):
         sub = data[data["variant"] == variant].set_index("network").reindex(networks)
         y = np.arange(len(networks)) + (j - (len(variants) - 1) / 2) * 0.22

@@ -9,7 +9,7 @@ import pandas as pd
 
 from actbench import measurement as ms
 from actbench import activations, stats
-from actbench.report.common import legend_right
+from actbench.report.common import WIDTH_IN, legend_right
 from actbench.report.ablation_common import ci_text, machines, pretty
 
 STUDY = "sparsity"
@@ -75,7 +75,7 @@ def _one(m) -> None:
         m.table("sparsity_pruning", pd.DataFrame(prows))
 
     p = pd.DataFrame(plot)
-    fig, ax = plt.subplots(figsize=(5.4, 3.2))  # the legend goes right of it
+    fig, ax = plt.subplots(figsize=(WIDTH_IN, 3.2))
     x = np.arange(len(p))
     colours = [activations.colour(a, "#555555") for a in p["activation"]]
     # bars in the activation's colour: solid = exactly 0, hatched = near zero
@@ -86,7 +86,7 @@ def _one(m) -> None:
         if np.isfinite(r["lo"]):
             ax.fill_between([i - 0.45, i + 0.45], r["lo"], r["hi"], color="black", alpha=0.15, lw=0,
                             label="tutorial's range" if i == p.index[np.isfinite(p["lo"])][0] else None)
-    ax.set_xticks(x, [pretty(a) for a in p["activation"]], rotation=30)
+    ax.set_xticks(x, [pretty(a) for a in p["activation"]], rotation=45, ha="right")
     ax.set_ylabel("% of hidden activations (test rows)")
     legend_right(ax)
     fig.tight_layout()

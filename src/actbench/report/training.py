@@ -177,7 +177,7 @@ def curve_figure(df: pd.DataFrame, column: str, label: str, scale: float, path: 
     Loss and accuracy start at epoch 1 (epoch 0, at initialisation, would squash the axis)."""
     sub = df[df["epoch"] > 0] if column in ("train_loss", "test_accuracy") else df
     summary = stats.summarize(sub.assign(v=sub[column] * scale), ["activation", "epoch"], "v")
-    fig, ax = plt.subplots(figsize=(5.4, 3.2))
+    fig, ax = plt.subplots(figsize=(WIDTH_IN, 3.2))
     activation_lines(ax, summary, "epoch")
     ax.set(xlabel="epoch", ylabel=label)
     if column == "train_loss":
@@ -410,7 +410,7 @@ def depth_figure(ratios: pd.DataFrame, path: Path, source: pd.DataFrame) -> None
     summary = quantiles(sub, ["activation", "depth"], "log_ratio")
     summary = summary.assign(**{c: np.exp(summary[c]) for c in ("median", "p10", "p90")})
     summary["geo_mean"] = np.exp(sub.groupby(["activation", "depth"], sort=False)["log_ratio"].mean().to_numpy())
-    fig, ax = plt.subplots(figsize=(5.4, 3.4))
+    fig, ax = plt.subplots(figsize=(WIDTH_IN, 3.4))
     activation_lines(ax, summary, "depth", "geo_mean", "p10", "p90", marker="o")
     ax.set(xscale="log", yscale="log", xlabel="depth (Linear layers)",
            ylabel="input / output layer mean |dL/dW|")
@@ -506,7 +506,7 @@ def trainability_figure(nets: pd.DataFrame, column: str, label: str, path: Path,
     interval over seeds per activation (dotted: the accuracy threshold)."""
     sub = nets.assign(test_accuracy_pct=100 * nets["test_accuracy"])
     summary = stats.summarize(sub, ["activation", "depth"], column)
-    fig, ax = plt.subplots(figsize=(5.4, 3.2))
+    fig, ax = plt.subplots(figsize=(WIDTH_IN, 3.2))
     activation_lines(ax, summary, "depth", marker="o")
     if column == "test_accuracy_pct":
         ax.axhline(100 * threshold, color="grey", ls=":", lw=1)

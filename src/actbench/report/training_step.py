@@ -13,7 +13,7 @@ import pandas as pd
 from actbench import measurement as ms
 from actbench.claims import load_claims
 from actbench import activations
-from actbench.report.common import WIDTH_IN, copy_figure, markdown_table, save_figure
+from actbench.report.common import WIDTH_IN, copy_figure, markdown_table, panel_grid, save_figure
 from actbench.report.kernels import _indent, tab_figure
 from actbench.results import atomic_write_text, read_parquet
 
@@ -117,9 +117,10 @@ def figure(df: pd.DataFrame, measured: dict, path: Path) -> None:
         return
     data = pd.DataFrame(rows)
     models = list(dict.fromkeys(data["model"]))
-    height = 0.26 * data.groupby("model").size().max() + 1.0
-    fig, axes = plt.subplots(1, len(models), figsize=(WIDTH_IN - 0.3, height), squeeze=False)  # + labels
-    for ax, model in zip(axes[0], models):
+    # two models per row: each panel keeps room for its activation names and its ratios
+    fig, axes = panel_grid(len(models), 2, 0.24 * data.groupby("model").size().max() + 0.9, "step time / ReLU's", "",
+                           width=WIDTH_IN - 0.2)
+    for ax, model in zip(axes, models):
         sub = data[data["model"] == model].sort_values("ratio_vs_relu").reset_index(drop=True)
         for i, r in sub.iterrows():
             ax.errorbar([r["ratio_vs_relu"]], [i], xerr=[[r["ratio_vs_relu"] - r["ci_low"]],
@@ -127,7 +128,8 @@ def figure(df: pd.DataFrame, measured: dict, path: Path) -> None:
                         fmt="o", capsize=3, color=activations.colour(r["activation"], "#555555"))
         ax.axvline(1.0, color="black", lw=1)
         ax.set_yticks(range(len(sub)), [activations.label(a) for a in sub["activation"]])
-        ax.set(title=model, xlabel="step time / ReLU's")
+        ax.set_title(model)
+        ax.xaxis.set_major_locator(plt.MaxNLocator(4))
     fig.tight_layout()
     save_figure(fig, path, data=data, source=df)
 

@@ -217,6 +217,19 @@ def define_env(env):
                 f"of each machine: [methodology]({methodology}#machines).</small>\n")
 
     @env.macro
+    def figure(name: str, alt: str, caption: str) -> str:
+        """A generated figure with its caption, the machine and run it shows (from the
+        parquet rows it was drawn from, the same columns provenance() reads) and a link to
+        the CSV of exactly the plotted points (actbench.report.figure_block)."""
+        import posixpath
+
+        from actbench.report.figure_block import figure_block, figure_meta
+
+        here = posixpath.dirname(env.page.file.src_uri) if env.page else ""
+        folder = posixpath.relpath("generated/figures", here or ".")
+        return figure_block(figure_meta(GENERATED / "figures", name), folder, alt, caption)
+
+    @env.macro
     def bad_input_table() -> str:
         """The bad-input table, from src/actbench/bad_inputs.yaml (tests/test_bad_input.py runs every row)."""
         from actbench.bad_inputs import markdown_table

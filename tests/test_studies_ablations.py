@@ -264,7 +264,7 @@ def test_docs_page_only_uses_numbers_the_quick_run_produces(quick):
     for name in re.findall(r'table\("([a-z_0-9]+)"\)', page):
         if not (quick[1] / "tables" / f"{name}.md").exists():
             missing.append(f"table {name}")
-    for name in re.findall(r"generated/figures/([a-z_0-9]+)\.svg", page):
+    for name in re.findall(r'figure\("([a-z_0-9-]+)"', page):
         if not (quick[1] / "figures" / f"{name}.svg").exists():
             missing.append(f"figure {name}")
     claims = {c["id"] for c in json.loads((quick[1] / "claims.json").read_text())["claims"]}

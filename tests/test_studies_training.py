@@ -123,7 +123,7 @@ def test_report_resolves_the_claims(results, tmp_path):
     assert claims["necessity-linear-collapse"]["verdict"] == "confirmed"
     for name in ("exp1_summary", "exp2_summary", "dead_units_grid", "necessity_classify"):
         assert (out / "tables" / f"{name}.md").stat().st_size > 100
-    for name in ("exp1_curves", "exp2_gradient_flow", "dead_at_init", "necessity_boundaries"):
+    for name in ("exp1_loss", "exp2_gradient_flow", "dead_at_init", "necessity_boundaries"):
         assert (out / "figures" / f"{name}.svg").stat().st_size > 5000
     numbers = json.loads((out / "numbers.json").read_text())["numbers"]
     assert numbers[f"exp1_mnist.{hw_id()}.relu.final_test_accuracy_pct"]["value"] > 30

@@ -67,8 +67,11 @@ class Machine:
     def table(self, name: str, df: pd.DataFrame, digits: int = 4) -> None:
         write_table(df, self.out_dir / "tables" / f"{name}{self.suffix}.md", digits)
 
-    def figure(self, name: str, fig) -> None:
-        save_figure(fig, self.out_dir / "figures" / f"{name}{self.suffix}.svg")
+    def figure(self, name: str, fig, data: pd.DataFrame, source: pd.DataFrame | None = None) -> None:
+        """Write a figure with ``data`` (exactly its plotted points) as a CSV beside it; its
+        caption names the machine and run of ``source`` (default: this machine's whole table)."""
+        save_figure(fig, self.out_dir / "figures" / f"{name}{self.suffix}.svg", data=data,
+                    source=self.df if source is None else source)
 
 
 def machines(results_dir: Path, study: str, out_dir: Path, book) -> list[Machine]:

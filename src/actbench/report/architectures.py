@@ -9,15 +9,17 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from actbench import activations
 from actbench import measurement as ms
 from actbench import stats
+from actbench.report.common import WIDTH_IN, legend_right
 from actbench.report.ablation_common import (ALPHA, ci_text, last_epoch, machines, p_text, paired_by_seed, pretty,
                                              verdict_word)
 
 STUDY = "architectures"
 
 
-def _cnn(m, ax) -> None:
+def _cnn(m, ax, points: list) -> None:
     c = m.df[m.df["part"] == "cnn"]
     if c.empty:
         return
@@ -43,16 +45,19 @@ def _cnn(m, ax) -> None:
                         "verdict": verdict_word(r["diff"], r["p_holm"], "better than ReLU", "worse than ReLU")})
             m.add_comparison(f"cnn.test_accuracy_pct:{act}-relu", vs_relu[act], ".2f")
         rows.append(row)
-        ax.plot([i] * len(grp), grp["acc"], "o", color="tab:blue", alpha=0.5)
+        ax.plot([i] * len(grp), grp["acc"], "o", color=activations.colour(act, "#555555"), alpha=0.6)
         ax.errorbar([i], [s["mean"]], yerr=[s["half_width"]] if math.isfinite(s["half_width"]) else None,
                     fmt="_", color="black", ms=20, capsize=4)
+        points.append(grp[["activation", "seed", "acc"]].assign(kind="seed"))
+        points.append(pd.DataFrame([{"activation": act, "acc": s["mean"], "ci_low": s["ci_low"],
+                                     "ci_high": s["ci_high"], "kind": "mean"}]))
     m.table("architectures_cnn", pd.DataFrame(rows), digits=3)
     acts = list(dict.fromkeys(final["activation"]))
     ax.set_xticks(range(len(acts)), [pretty(a) for a in acts])
-    ax.set(ylabel="test accuracy %", title=f"CNN {c['channels'].iloc[0]} on MNIST")
+    ax.set(ylabel="test accuracy %")
 
 
-def _lm(m, ax) -> None:
+def _lm(m, ax, points: list) -> None:
     lm = m.df[m.df["part"] == "lm"]
     if lm.empty:
         return
@@ -84,8 +89,10 @@ def _lm(m, ax) -> None:
             m.add_comparison(f"small_transformer.val_loss:relu-{act}", pair, ".4f")
         rows.append(row)
         summ = stats.summarize(lm[(lm["activation"] == act) & (lm["step"] > 0)], "step", "val_loss")
-        ax.plot(summ["step"], summ["mean"], marker="o", ms=3, label=pretty(act))
-        ax.fill_between(summ["step"], summ["ci_low"], summ["ci_high"], alpha=0.2, lw=0)
+        colour = activations.colour(act, "black")  # SwiGLU, a model variant, is not a registry entry
+        ax.plot(summ["step"], summ["mean"], marker="o", ms=3, label=pretty(act), color=colour)
+        ax.fill_between(summ["step"], summ["ci_low"], summ["ci_high"], alpha=0.2, lw=0, color=colour)
+        points.append(summ[["step", "mean", "ci_low", "ci_high", "n"]].assign(activation=act))
     if {"gelu", "silu"} <= set(final["activation"]):
         m.add_comparison("small_transformer.val_loss:silu-gelu",
                          paired_by_seed(final, "activation", "val_loss", "silu", "gelu"), ".4f")
@@ -95,11 +102,11 @@ def _lm(m, ax) -> None:
     params = final.groupby("activation")["params"].first()
     m.add("lm.max_param_difference_pct", float(100 * (params.max() - params.min()) / params.min()), ".2g")
     m.table("architectures_lm", pd.DataFrame(rows), digits=4)
-    ax.set(xlabel="training step", ylabel="validation loss (nats/byte)", title="tiny transformer on stdlib source")
-    ax.legend(fontsize=8)
+    ax.set(xlabel="training step", ylabel="validation loss (nats/byte)")
+    legend_right(ax)
 
 
-def _rnn(m, ax) -> None:
+def _rnn(m, ax, points: list) -> None:
     r = m.df[m.df["part"] == "rnn"]
     if r.empty:
         return
@@ -123,13 +130,15 @@ def _rnn(m, ax) -> None:
     m.table("architectures_rnn", pd.DataFrame(rows))
     for act, grp in r.groupby("activation", sort=False):
         summ = stats.summarize(grp.assign(acc=100 * grp["test_accuracy"]), "epoch", "acc")
-        ax.plot(summ["epoch"], summ["mean"], marker="o", label=pretty(act))
-        ax.fill_between(summ["epoch"], summ["ci_low"], summ["ci_high"], alpha=0.2, lw=0)
-    ax.set(xlabel="epoch", ylabel="test accuracy %", title="Elman RNN, MNIST row by row")
-    ax.legend(fontsize=8)
+        ax.plot(summ["epoch"], summ["mean"], marker="o", label=pretty(act), color=activations.colour(act, "#555555"))
+        ax.fill_between(summ["epoch"], summ["ci_low"], summ["ci_high"], alpha=0.2, lw=0,
+                        color=activations.colour(act, "#555555"))
+        points.append(summ[["epoch", "mean", "ci_low", "ci_high", "n"]].assign(activation=act))
+    ax.set(xlabel="epoch", ylabel="test accuracy %")
+    legend_right(ax)
 
 
-def _gan(m, ax) -> None:
+def _gan(m, ax, points: list) -> None:
     g = m.df[m.df["part"] == "gan"]
     if g.empty:
         return
@@ -156,9 +165,10 @@ def _gan(m, ax) -> None:
     acts = list(dict.fromkeys(g["activation"]))
     data = [g.loc[g["activation"] == a, "energy_distance"].dropna().to_numpy() for a in acts]
     ax.boxplot(data, tick_labels=[pretty(a) for a in acts])
-    for i, d in enumerate(data):
-        ax.plot(np.full(len(d), i + 1), d, "o", alpha=0.5, color="tab:blue")
-    ax.set(yscale="log", ylabel="energy distance to real samples", title="toy GAN, ring of 8 Gaussians")
+    for i, (a, d) in enumerate(zip(acts, data)):
+        ax.plot(np.full(len(d), i + 1), d, "o", alpha=0.6, color=activations.colour(a, "#555555"))
+    ax.set(yscale="log", ylabel="energy distance to real samples")
+    points.append(g[["activation", "run_seed", "energy_distance"]].dropna())
 
 
 # The §4.4 decision matrix recommends one activation per architecture over ReLU: its
@@ -185,14 +195,18 @@ class _Deferred:
 
 def build(results_dir, out_dir, book) -> None:
     for m in machines(results_dir, STUDY, out_dir, book):
-        fig, axes = plt.subplots(1, 4, figsize=(20, 4))
         d = _Deferred(m)
-        _cnn(d, axes[0])
-        _lm(d, axes[1])
-        _rnn(d, axes[2])
-        _gan(d, axes[3])
+        # one figure per architecture (four different y quantities: not one figure)
+        for name, part, size in (("cnn", _cnn, (4.6, 3.0)), ("lm", _lm, (WIDTH_IN, 3.0)), ("rnn", _rnn, (WIDTH_IN, 3.0)),
+                                 ("gan", _gan, (4.6, 3.0))):
+            fig, ax = plt.subplots(figsize=size)
+            points = []
+            part(d, ax, points)
+            if points:
+                fig.tight_layout()
+                m.figure(f"architectures_{name}", fig, pd.concat(points))
+            else:
+                plt.close(fig)
         family = ms.with_family({k: v[0] for k, v in d.held.items()}, "§4.4 decision matrix")
         for metric, (_, fmt) in d.held.items():
             m.add_comparison(metric, family[metric], fmt)
-        fig.tight_layout()
-        m.figure("architectures", fig)

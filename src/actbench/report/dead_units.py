@@ -17,12 +17,13 @@ import math
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
-import seaborn as sns
 
+from actbench import activations
 from actbench import measurement as ms
 from actbench import stats
-from actbench.report.common import machine_tables, save_figure
+from actbench.report.common import WIDTH_IN, legend_right, machine_tables, save_figure
 from actbench.report.training import ci_text, depth_ticks, output_names, pretty, save_figures, write_tables
 
 ALPHA = 0.05
@@ -154,41 +155,65 @@ def setting_label(r, ref: dict) -> str:
     return f"lr {r['lr']:g}"
 
 
-def depth_figure(trained: pd.DataFrame, ref: dict, path: Path) -> None:
+DEPTH_FIGURES = {"dead_units_depth_gradient": ("dead_gradient_pct", "gradient-dead units (%)", True),
+                 "dead_units_depth_never_positive": ("dead_never_positive_pct", "never-positive units (%)", True),
+                 "dead_units_depth_accuracy": ("test_accuracy", "test accuracy (%)", False)}
+SETTING_STYLES = ("--", ":", "-.")
+
+
+def depth_figure(trained: pd.DataFrame, ref: dict, column: str, label: str, adequate_only: bool,
+                 path: Path, source: pd.DataFrame) -> None:
+    """One quantity against depth per setting (mean and 95 % interval over seeds): the
+    activation's colour, a line style per ReLU variation (solid: the reference)."""
     sub = trained.assign(setting=trained.apply(lambda r: setting_label(r, ref), axis=1),
+                         colour=trained["activation"].map(lambda a: activations.colour(a, "#555555")),
                          test_accuracy=100 * trained["test_accuracy"])
-    ok = sub[sub["adequate"]]
+    shown = sub[sub["adequate"]] if adequate_only else sub
     order = list(dict.fromkeys(sub.sort_values("factor" if "factor" in sub else "depth")["setting"]))
-    fig, axes = plt.subplots(1, 3, figsize=(17, 4.6))
-    for ax, (col, label) in zip(axes[:2], [("dead_gradient_pct", "gradient-dead units (%)"),
-                                           ("dead_never_positive_pct", "never-positive units (%)")]):
-        sns.lineplot(data=ok, x="depth", y=col, hue="setting", hue_order=order, marker="o", errorbar=("ci", 95),
-                     ax=ax, legend=ax is axes[0])
-        ax.set(xscale="log", xlabel="depth (Linear layers)", ylabel=label, title=f"{label}, adequate nets")
-        depth_ticks(ax, sub["depth"])
-    sns.lineplot(data=sub, x="depth", y="test_accuracy", hue="setting", hue_order=order, marker="o",
-                 errorbar=("ci", 95), ax=axes[2], legend=False)
+    summary = stats.summarize(shown, ["setting", "depth"], column)
+    fig, ax = plt.subplots(figsize=(WIDTH_IN, 3.2))
+    variations = 0
+    for setting in order:
+        grp = summary[summary["setting"] == setting].sort_values("depth")
+        if grp.empty:
+            continue
+        first = sub[sub["setting"] == setting].iloc[0]
+        colour = first["colour"]
+        relu_variation = not setting.startswith("reference") and first["activation"] == ref["activation"]
+        style = SETTING_STYLES[variations % len(SETTING_STYLES)] if relu_variation else "-"
+        variations += relu_variation
+        ax.plot(grp["depth"], grp["mean"], style, marker="o", ms=4, color=colour, label=setting)
+        ax.fill_between(grp["depth"], grp["ci_low"], grp["ci_high"], color=colour, alpha=0.15, lw=0)
     threshold = trained["adequacy_threshold"].iloc[0] if "adequacy_threshold" in trained else math.nan
-    if math.isfinite(threshold):
-        axes[2].axhline(100 * threshold, color="grey", ls=":", lw=1)
-    axes[2].set(xscale="log", xlabel="depth (Linear layers)", ylabel="test accuracy (%)",
-                title="test accuracy, every net (dotted: adequacy threshold)")
-    depth_ticks(axes[2], sub["depth"])
-    if axes[0].get_legend_handles_labels()[0]:
-        axes[0].legend(fontsize=8, loc="best")
+    if column == "test_accuracy" and math.isfinite(threshold):
+        ax.axhline(100 * threshold, color="grey", ls=":", lw=1)
+    ax.set(xscale="log", xlabel="depth (Linear layers)", ylabel=label)
+    depth_ticks(ax, sub["depth"])
+    legend_right(ax)
     fig.tight_layout()
-    save_figure(fig, path)
+    data = summary[["setting", "depth", "mean", "ci_low", "ci_high", "n"]].rename(columns={"mean": column})
+    save_figure(fig, path, data=data, source=source)
 
 
 def collapse_figure(c: pd.DataFrame, path: Path) -> None:
-    fig, ax = plt.subplots(figsize=(7.5, 4.2))
-    sns.lineplot(data=c, x="width", y="dead_probability", hue="depth", marker="o", palette="viridis", ax=ax)
-    ax.set(xscale="log", xlabel="width (units per hidden layer)", ylabel="P(net dead at initialisation)",
-           title="ReLU nets whose output is constant at init (He init, zero bias)")
+    """P(a ReLU net is dead at initialisation) against width, one line per depth (ReLU's
+    colour, darker for deeper nets)."""
+    from matplotlib.colors import to_rgb
+
+    fig, ax = plt.subplots(figsize=(WIDTH_IN, 3.2))
+    depths = sorted(c["depth"].unique())
+    base = np.array(to_rgb(activations.colour("relu")))
+    for i, d in enumerate(depths):
+        grp = c[c["depth"] == d].sort_values("width")
+        shade = base * (1 - 0.7 * i / max(len(depths) - 1, 1))  # deeper: darker
+        ax.plot(grp["width"], grp["dead_probability"], marker="o", ms=4, color=shade, label=f"depth {d}")
+    ax.set(xscale="log", xlabel="width (units per hidden layer)", ylabel="P(net dead at initialisation)")
     ax.set_xticks(sorted(c["width"].unique()))
     ax.set_xticklabels([str(w) for w in sorted(c["width"].unique())])
+    ax.xaxis.set_minor_locator(plt.NullLocator())
+    legend_right(ax)
     fig.tight_layout()
-    save_figure(fig, path)
+    save_figure(fig, path, data=c[["width", "depth", "dead_probability", "trials"]], source=c)
 
 
 def _grid_table(nets: pd.DataFrame, trained: pd.DataFrame, ref: dict) -> pd.DataFrame:
@@ -325,7 +350,9 @@ def build(results_dir: Path, out_dir: Path, book) -> None:
             add("adequate_nets", int(trained["adequate"].sum()), fmt="d")
             add("adequacy_criterion", rule)
             add("diverged_nets", int(nets.loc[nets["stage"] == "init", "diverged"].sum()), fmt="d")
-            save_figures(lambda path: depth_figure(trained, ref, path), out_dir, "dead_units_depth", suffixes)
+            for name, (column, label, adequate_only) in DEPTH_FIGURES.items():
+                save_figures(lambda path: depth_figure(trained, ref, column, label, adequate_only, path,
+                                                       df[df["part"] == "training"]), out_dir, name, suffixes)
 
         c = df[df["part"] == "collapse"]
         if not c.empty:

@@ -9,7 +9,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from actbench import activations
 from actbench import measurement as ms
+from actbench.report.common import WIDTH_IN
 from actbench.report.ablation_common import last_epoch, machines, p_text, paired_by_seed, verdict_word
 
 STUDY = "gelu_approx"
@@ -100,21 +102,28 @@ def _timing(m) -> None:
 def _figure(m) -> None:
     curve = m.df[m.df["quantity"] == "diff_curve"].sort_values("x_at")
     t = m.df[m.df["part"] == "train"]
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    fig, axes = plt.subplots(1, 2, figsize=(WIDTH_IN, 3.0))
+    points = []
     if not curve.empty:
-        axes[0].plot(curve["x_at"], curve["value"], lw=1.5)
+        axes[0].plot(curve["x_at"], curve["value"], lw=1.5, color=activations.colour("gelu"))
+        points.append(pd.DataFrame({"panel": "difference", "x": curve["x_at"], "value": curve["value"]}))
         axes[0].axhline(0, color="grey", lw=0.8)
-        axes[0].set(xlabel="x", ylabel="GELU(x) − GELU_tanh(x)", title="exact minus tanh form (float64)")
+        axes[0].set(xlabel="x", ylabel="GELU(x) − GELU_tanh(x)", title="exact minus tanh form")
     if not t.empty:
         final = last_epoch(t, ["activation", "seed"])
         wide = final.pivot_table(index="seed", columns="activation", values="test_accuracy") * 100
         for _, row in wide.iterrows():
-            axes[1].plot([0, 1], [row.get("gelu"), row.get("gelu_tanh")], "o-", color="tab:blue", alpha=0.6)
+            axes[1].plot([0, 1], [row.get("gelu"), row.get("gelu_tanh")], "-", color="grey", alpha=0.6)
+            axes[1].plot([0], [row.get("gelu")], "o", color=activations.colour("gelu"))
+            axes[1].plot([1], [row.get("gelu_tanh")], "o", color=activations.colour("gelu_tanh"))
+        points.append(wide.reset_index().melt(id_vars="seed", var_name="activation", value_name="value")
+                      .assign(panel="test accuracy %"))
         axes[1].set_xticks([0, 1], ["exact (erf)", "tanh approximation"])
         axes[1].set_xlim(-0.4, 1.4)
-        axes[1].set(ylabel="test accuracy %", title="same seed, same init and batches (one line per seed)")
+        axes[1].set(ylabel="test accuracy %", title="one line per seed")
     fig.tight_layout()
-    m.figure("gelu_approx", fig)
+    if points:
+        m.figure("gelu_approx", fig, pd.concat(points))
 
 
 def build(results_dir, out_dir, book) -> None:

@@ -11,6 +11,7 @@ import seaborn as sns
 from actbench import activations, stats
 from actbench import measurement as ms
 from actbench.report.ablation_common import ci_text, last_epoch, machines, paired_by_seed, pretty
+from actbench.report.common import activation_lines, legend_below, panel_grid, quantiles
 
 STUDY = "init_pairing"
 INITS = ["xavier", "he", "lecun", "torch_default"]
@@ -112,16 +113,15 @@ def _depth(m) -> None:
     plot = f[f["activation"].isin(PLOTTED)].copy()
     plot["second_moment"] = plot["second_moment"].where(np.isfinite(plot["second_moment"]) &
                                                         (plot["second_moment"] > 0))
-    plot["activation"] = plot["activation"].map(pretty)
-    grid = sns.relplot(data=plot, x="layer", y="second_moment", hue="activation", col="init", col_order=INITS,
-                       kind="line", estimator="median", errorbar=("pi", 80), height=3.2, aspect=1.0,
-                       palette="tab10", facet_kws={"sharey": True})
-    grid.set(yscale="log")
-    grid.set_axis_labels("layer", "E[a²] (median over seeds)")
-    grid.set_titles("{col_name}")
-    grid.figure.suptitle(f"Second moment of the activations at initialisation, width "
-                         f"{int(f['width'].iloc[0])}, N(0, 1) input", y=1.04)
-    m.figure("init_pairing_depth", grid.figure)
+    summary = quantiles(plot, ["init", "activation", "layer"], "second_moment")
+    inits = [i for i in INITS if i in set(summary["init"])]
+    fig, axes = panel_grid(len(inits), 2, 2.4, "layer", "E[a²], median of seeds", sharex=True, sharey=True)
+    for ax, init in zip(axes, inits):
+        activation_lines(ax, summary[summary["init"] == init], "layer", "median", "p10", "p90")
+        ax.set(yscale="log", title=init)
+    fig.tight_layout()
+    legend_below(fig, *axes[0].get_legend_handles_labels(), ncol=5)
+    m.figure("init_pairing_depth", fig, summary)
 
 
 def _training(m) -> None:
@@ -162,14 +162,18 @@ def _training(m) -> None:
              for act, a, b in PAIRINGS if act in set(final["activation"])}
     for (act, a, b), d in ms.with_family(pairs, PAIRING_FAMILY).items():
         m.add_comparison(f"{act}.test_accuracy_pct:{a}-{b}", d, ".2f")
-    fig, ax = plt.subplots(figsize=(6.5, 4.5))
-    sns.heatmap(pd.DataFrame(heat).T[INITS], annot=True, fmt=".1f", cmap="viridis", ax=ax,
-                cbar_kws={"label": "test accuracy % (mean over seeds)"})
+    fig, ax = plt.subplots(figsize=(6.2, 0.36 * len(heat) + 1.2))
+    grid = pd.DataFrame(heat).T[INITS]
+    # the colour scale spans the measured accuracies (not 0-100 %), so the differences show
+    sns.heatmap(grid, annot=True, fmt=".1f", cmap="viridis", ax=ax, annot_kws={"size": 9},
+                cbar_kws={"label": "test accuracy %, mean of seeds"})
     ax.set_xlabel("initialisation")
     ax.set_ylabel("")
     ax.set_title(f"MNIST, {int(t['train_depth'].iloc[0])} hidden layers, {int(t['epoch'].max())} epochs")
     fig.tight_layout()
-    m.figure("init_pairing_accuracy", fig)
+    data = grid.rename_axis("activation").reset_index().melt(id_vars="activation", var_name="init",
+                                                              value_name="test_accuracy_pct")
+    m.figure("init_pairing_accuracy", fig, data)
 
 
 def build(results_dir, out_dir, book) -> None:

@@ -23,10 +23,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats as st
 
+from actbench import activations
 from actbench import measurement as ms
 from actbench.claims import load_claims
-from actbench.report.common import markdown_table, save_figure
-from actbench.report.kernels import _indent
+from actbench.report.common import WIDTH_IN, copy_figure, markdown_table, save_figure
+from actbench.report.kernels import _indent, tab_figure
 from actbench.results import atomic_write_text, read_parquet
 from actbench.verdicts import fmt
 
@@ -163,32 +164,38 @@ def table(found: dict, regime: str, claimed: dict[str, float], providers: dict[s
     return pd.DataFrame(rows)
 
 
-def figure(tables: dict, claimed: dict[str, float], hw: str, path: Path) -> None:
+def figure(tables: dict, claimed: dict[str, float], df: pd.DataFrame, path: Path) -> None:
+    """Forward + backward time over ReLU's per activation (registry colour), both regimes side
+    by side on one log axis (ratios), the tutorial's §2.2 figure as a black cross."""
     regimes = list(tables)
-    fig, axes = plt.subplots(1, len(regimes), figsize=(6.2 * len(regimes), 5.2), squeeze=False, sharey=True)
-    acts = [k[0] for k in tables[regimes[0]] if k[1] == MODE_METRIC["forward+backward"] and k[0] != "min_other"]
-    acts = sorted(dict.fromkeys(acts), key=lambda a: tables[regimes[0]][(a, MODE_METRIC["forward+backward"],
-                                                                          "forward+backward")].estimate)
-    y = np.arange(len(acts))
+    metric = MODE_METRIC["forward+backward"]
+    acts = [k[0] for k in tables[regimes[0]] if k[1] == metric and k[0] != "min_other"]
+    acts = sorted(dict.fromkeys(acts), key=lambda a: tables[regimes[0]][(a, metric, "forward+backward")].estimate)
+    fig, axes = plt.subplots(1, len(regimes), figsize=(WIDTH_IN, 0.28 * len(acts) + 1.4), squeeze=False,
+                             sharey=True, sharex=True)
+    rows = []
     for ax, regime in zip(axes[0], regimes):
         found = tables[regime]
         for i, act in enumerate(acts):
-            m = found.get((act, MODE_METRIC["forward+backward"], "forward+backward"))
+            m = found.get((act, metric, "forward+backward"))
             if m is None:
                 continue
             ax.errorbar([m.estimate], [i], xerr=[[m.estimate - m.ci_low], [m.ci_high - m.estimate]], fmt="o",
-                        color="tab:blue", capsize=3, label="measured (95% CI)" if i == 0 else None)
+                        color=activations.colour(act, "#555555"), capsize=3)
             if act in claimed:
-                ax.plot([claimed[act]], [i], "x", color="tab:red", ms=8, label="tutorial §2.2" if i == 0 else None)
+                ax.plot([claimed[act]], [i], "x", color="black", ms=7)
+            rows.append({"regime": regime, "activation": act, "ratio_vs_relu": m.estimate, "ci_low": m.ci_low,
+                         "ci_high": m.ci_high, "tutorial_ratio": claimed.get(act, np.nan)})
         ax.axvline(1.0, color="black", lw=0.8)
-        ax.set_yticks(y, acts)
-        ax.set_xscale("log")
-        ax.set_xlabel("forward + backward time / ReLU's (log scale)")
+        ax.set_yticks(np.arange(len(acts)), [activations.label(a) for a in acts])
+        ax.set_xscale("log")  # ratios: 2x slower and 2x faster are the same distance from 1
+        ax.set_xlabel("fwd + bwd time / ReLU's")
         ax.set_title(regime)
-        ax.legend(loc="lower right", fontsize=8)
-    fig.suptitle(f"{hw}: cost relative to ReLU, interleaved rounds")
-    fig.tight_layout()
-    save_figure(fig, path)
+    handles = [plt.Line2D([], [], marker="o", ls="", color="#555555", label="measured, 95 % interval"),
+               plt.Line2D([], [], marker="x", ls="", color="black", label="tutorial §2.2")]
+    fig.legend(handles=handles, loc="upper center", ncol=2, frameon=False, bbox_to_anchor=(0.5, 1.0))
+    fig.tight_layout(rect=(0, 0, 1, 0.94))
+    save_figure(fig, path, data=pd.DataFrame(rows), source=df)
 
 
 def build(results_dir: Path, out_dir: Path, book) -> None:
@@ -212,8 +219,12 @@ def build(results_dir: Path, out_dir: Path, book) -> None:
                         f"{int(sub['threads'].iloc[0])} thread(s), {blocks} block(s) of {sub['round'].nunique()} "
                         "interleaved rounds; intervals across blocks.")
             body.append(markdown_table(table(found, regime, claimed, providers), digits=3))
-        figure(tables, claimed, hw, out_dir / "figures" / f"kernel-cost-{hw}.svg")
-        body.append(f"![Cost relative to ReLU on {hw}](generated/figures/kernel-cost-{hw}.svg)")
+        figure(tables, claimed, df, out_dir / "figures" / f"kernel-cost-{hw}.svg")
+        if not tabs:  # the chapters show the first machine's chart under a fixed name
+            copy_figure(out_dir / "figures", f"kernel-cost-{hw}", "kernel_cost")
+        body.append(tab_figure(out_dir / "figures", f"kernel-cost-{hw}", f"Cost relative to ReLU on {hw}",
+                               "Forward + backward time over ReLU's per activation, with the tutorial's §2.2 "
+                               "figure (black cross)."))
         tabs.append(f'=== "{hw}"\n\n' + "".join(_indent(p) + "\n" for p in body))
     if tabs:
         atomic_write_text(out_dir / "tables" / "kernel_cost-machines.md", "".join(tabs))

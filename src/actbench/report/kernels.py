@@ -15,13 +15,14 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import seaborn as sns
 
-from actbench import devices
+from actbench import activations, devices
 from actbench import measurement as ms
 from actbench.claims import load_claims
 from actbench.providers import CANONICAL, PREALLOCATED, PROVIDERS
-from actbench.report.common import markdown_table, save_figure, write_table
+from actbench.report.common import (WIDTH_IN, copy_figure, legend_below, markdown_table, panel_grid, save_figure,
+                                    write_table)
+from actbench.report.figure_block import figure_block, figure_meta
 from actbench.results import atomic_write_text, read_parquet
 from actbench.timing import ROOFLINE_TARGET_MIN_LOG2, ROOFLINE_TARGETS
 
@@ -144,50 +145,58 @@ def _log2_axis(ax) -> None:
     ax.set_xscale("log", base=2)
 
 
+PROVIDER_GREYS = ("#000000", "#555555", "#999999", "#bbbbbb", "#dddddd")  # providers are not activations
+
+
 def figure_time(df: pd.DataFrame, hw: str, ref: dict, path: Path) -> None:
+    """Forward time against size, one small panel per activation, providers in greys."""
     same = cell(timed(df), dtype=ref["dtype"], threads=ref["threads"])
     sel, copy = cell(same, mode="forward"), cell(same, activation=COPY)
     acts = list(dict.fromkeys(sel["activation"]))
-    grid = sns.relplot(data=sel, x="numel", y="median_s", hue="provider",
-                       col="activation", col_wrap=5, col_order=acts, kind="line", marker="o",
-                       height=2.1, aspect=1.15, facet_kws={"sharey": True})
-    for ax in grid.axes.flat:
+    providers = list(dict.fromkeys(sel["provider"]))
+    styles = dict(zip(providers, PROVIDER_GREYS))
+    fig, axes = panel_grid(len(acts), 4, 1.5, "elements", "forward time (s)", width=WIDTH_IN - 0.3, sharex=True,
+                           sharey=True)
+    for ax, act in zip(axes, acts):
+        for provider, grp in cell(sel, activation=act).groupby("provider", sort=False):
+            ax.plot(grp["numel"], grp["median_s"], marker=".", lw=1, color=styles[provider], label=provider)
         ax.plot(copy["numel"], copy["median_s"], color="black", ls="--", lw=1, label="copy")
         _log2_axis(ax)
         ax.set_yscale("log")
-    grid.set_titles("{col_name}")
-    grid.set_axis_labels("elements", "forward time (s)")
-    grid.figure.suptitle(f"{hw}: forward time, {ref['dtype']}, threads={ref['threads']} (dashed: copy)", y=1.02)
-    save_figure(grid.figure, path)
+        ax.set_title(activations.label(act))
+    fig.tight_layout()
+    legend_below(fig, *axes[0].get_legend_handles_labels(), ncol=len(providers) + 1)
+    points = pd.concat([sel, copy])[["activation", "provider", "mode", "numel", "median_s"]]
+    save_figure(fig, path, data=points, source=df)
 
 
-def figure_roofline(df: pd.DataFrame, hw: str, ref: dict, path: Path) -> None:
+def figure_roofline(df: pd.DataFrame, hw: str, ref: dict, figures: Path) -> list[str]:
+    """Effective bandwidth against size beside the copy roofline: one figure per provider
+    (one panel per mode), activations in their registry colours. Returns the figure names."""
     sel = cell(timed(df), dtype=ref["dtype"], threads=ref["threads"])
     copy = cell(sel, activation=COPY)
     data = sel[sel["activation"] != COPY]
-    providers = list(dict.fromkeys(data["provider"]))
     modes = [m for m in MODE_SHORT if m in set(data["mode"])]
-    fig, axes = plt.subplots(len(providers), len(modes), figsize=(4.2 * len(modes), 2.8 * len(providers)),
-                             sharex=True, sharey=True, squeeze=False)
-    palette = dict(zip(dict.fromkeys(data["activation"]), sns.color_palette("husl", data["activation"].nunique())))
-    for i, provider in enumerate(providers):
-        for j, mode in enumerate(modes):
-            ax = axes[i][j]
+    names = []
+    for provider in dict.fromkeys(data["provider"]):
+        fig, axes = plt.subplots(1, len(modes), figsize=(WIDTH_IN, 3.0), sharex=True, sharey=True, squeeze=False)
+        for ax, mode in zip(axes[0], modes):
             for name, grp in cell(data, provider=provider, mode=mode).groupby("activation", sort=False):
-                ax.plot(grp["numel"], grp["gbps"], marker=".", lw=1, color=palette[name], label=name)
+                ax.plot(grp["numel"], grp["gbps"], marker=".", lw=1, color=activations.colour(name, "#555555"),
+                        label=activations.label(name))
             ax.plot(copy["numel"], copy["copy_gbps"], color="black", lw=2, ls="--", label="copy")
             _log2_axis(ax)
             ax.set_yscale("log")
-            ax.set_title(f"{provider}, {MODE_SHORT[mode]}", fontsize=9)
-            if j == 0:
-                ax.set_ylabel("effective GB/s")
-            if i == len(providers) - 1:
-                ax.set_xlabel("elements")
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8)
-    fig.suptitle(f"{hw}: effective bandwidth vs the copy roofline, {ref['dtype']}, threads={ref['threads']}")
-    fig.tight_layout()
-    save_figure(fig, path)
+            ax.set(title=MODE_SHORT[mode], xlabel="elements")
+        axes[0][0].set_ylabel("effective GB/s")
+        fig.tight_layout()
+        legend_below(fig, *axes[0][0].get_legend_handles_labels(), ncol=5)
+        points = pd.concat([cell(data, provider=provider), copy.assign(gbps=copy["copy_gbps"])])
+        name = f"kernels-roofline-{hw}-{provider}"
+        save_figure(fig, figures / f"{name}.svg", source=df,
+                    data=points[["activation", "provider", "mode", "numel", "gbps"]])
+        names.append(name)
+    return names
 
 
 def figure_allocation(df: pd.DataFrame, hw: str, ref: dict, path: Path) -> bool:
@@ -197,28 +206,47 @@ def figure_allocation(df: pd.DataFrame, hw: str, ref: dict, path: Path) -> bool:
     if not {CANONICAL, PREALLOCATED} <= set(wide.columns):
         return False
     ratio = (wide[CANONICAL] / wide[PREALLOCATED]).dropna().rename("ratio").reset_index()
-    grid = sns.relplot(data=ratio, x="numel", y="ratio", hue="activation", col="threads", kind="line",
-                       marker="o", height=3.0, aspect=1.3)
-    for ax in grid.axes.flat:
+    threads = list(dict.fromkeys(ratio["threads"]))
+    fig, axes = plt.subplots(1, len(threads), figsize=(WIDTH_IN, 3.0), sharey=True, squeeze=False)
+    for ax, t in zip(axes[0], threads):
+        for act, grp in ratio[ratio["threads"] == t].groupby("activation", sort=False):
+            ax.plot(grp["numel"], grp["ratio"], marker="o", ms=3, color=activations.colour(act, "#555555"),
+                    label=activations.label(act))
         _log2_axis(ax)
         ax.axhline(1.0, color="black", lw=1, ls="--")
-    grid.set_axis_labels("elements", "allocating / preallocated time")
-    grid.figure.suptitle(f"{hw}: what a naive benchmark measures (forward, {ref['dtype']})", y=1.03)
-    save_figure(grid.figure, path)
+        ax.set(title=f"threads = {t}", xlabel="elements")
+    axes[0][0].set_ylabel("allocating / preallocated time")
+    fig.tight_layout()
+    legend_below(fig, *axes[0][0].get_legend_handles_labels(), ncol=5)
+    save_figure(fig, path, data=ratio, source=df)
     return True
 
 
-def figure_relative_cost(table: pd.DataFrame, hw: str, path: Path) -> None:
+def figure_relative_cost(table: pd.DataFrame, hw: str, path: Path, source: pd.DataFrame) -> None:
+    """The tutorial's relative costs (black) beside the measured ones (registry colour): points
+    on a log axis, since these are ratios (bars would start at an arbitrary 'zero')."""
     cols = [c for c in table.columns if c.startswith("claimed") or c.startswith("measured")]
     long = table.melt(id_vars="activation", value_vars=cols, var_name="source", value_name="cost vs ReLU").dropna()
-    fig, ax = plt.subplots(figsize=(9, 3.6))
-    sns.barplot(data=long, x="activation", y="cost vs ReLU", hue="source", ax=ax)
+    cols = [c for c in cols if c in set(long["source"])]  # a source without values gets no legend entry
+    acts = list(dict.fromkeys(long["activation"]))
+    markers = dict(zip(cols, ("x", "+", "o", "s", "D", "^")))
+    fig, ax = plt.subplots(figsize=(WIDTH_IN, 3.2))
+    offsets = dict(zip(cols, np.linspace(-0.25, 0.25, len(cols))))
+    for col in cols:
+        sub = long[long["source"] == col]
+        x = np.array([acts.index(a) for a in sub["activation"]]) + offsets[col]
+        colours = ["black" if col.startswith("claimed") else activations.colour(a, "#555555") for a in sub["activation"]]
+        ax.scatter(x, sub["cost vs ReLU"], marker=markers[col], c=colours, s=30, label=col)
     ax.axhline(1.0, color="black", lw=1)
     ax.set_yscale("log")
-    ax.tick_params(axis="x", rotation=40)
-    ax.legend(fontsize=7, loc="upper left")
-    ax.set_title(f"{hw}: forward+backward cost relative to ReLU, tutorial vs measured")
-    save_figure(fig, path)
+    ax.set_xticks(range(len(acts)), [activations.label(a) for a in acts], rotation=40, ha="right")
+    ax.set_ylabel("fwd + bwd cost / ReLU's")
+    fig.tight_layout()
+    # proxies in grey: the plotted markers carry the activations' colours
+    handles = [plt.Line2D([], [], marker=markers[c], ls="", color="black" if c.startswith("claimed") else "#555555")
+               for c in cols]
+    legend_below(fig, handles, cols, ncol=2)
+    save_figure(fig, path, data=long, source=source)
 
 
 # --- tables -------------------------------------------------------------------------------
@@ -349,15 +377,20 @@ def _indent(text: str, spaces: int = 4) -> str:
     return "\n".join(pad + line if line.strip() else "" for line in text.splitlines()) + "\n"
 
 
+def tab_figure(figures: Path, name: str, alt: str, caption: str) -> str:
+    """A figure in a machine's tab (kernels.md is at the top of docs/), with its data link."""
+    return figure_block(figure_meta(figures, name), "generated/figures", alt, caption)
+
+
 def machine_tab(hw: str, df: pd.DataFrame, out_dir: Path) -> str:
     """The Markdown of one machine's tab (figures and tables generated from its results)."""
     ref = reference_slice(df)
     figures = out_dir / "figures"
     figure_time(df, hw, ref, figures / f"kernels-time-{hw}.svg")
-    figure_roofline(df, hw, ref, figures / f"kernels-roofline-{hw}.svg")
+    rooflines = figure_roofline(df, hw, ref, figures)
     has_alloc = figure_allocation(df, hw, ref, figures / f"kernels-alloc-{hw}.svg")
     relative = relative_cost_table(df, ref)
-    figure_relative_cost(relative, hw, figures / f"kernels-relative-{hw}.svg")
+    figure_relative_cost(relative, hw, figures / f"kernels-relative-{hw}.svg", df)
     ok = timed(df)
     device = devices.label_of(ok["device"].unique())
     method = ok["method"].iloc[0]
@@ -369,16 +402,22 @@ def machine_tab(hw: str, df: pd.DataFrame, out_dir: Path) -> str:
         f"Headline slice: {ref['dtype']}, threads = {ref['threads']} (0 = GPU), "
         f"2^{int(np.log2(ref['numel']))} elements.",
         "**Copy bandwidth (the roofline), largest size:**", markdown_table(copy_table(df)),
-        f"![Forward time vs size per provider on {hw}](generated/figures/kernels-time-{hw}.svg)",
-        f"![Effective bandwidth vs the copy roofline on {hw}](generated/figures/kernels-roofline-{hw}.svg)",
+        tab_figure(figures, f"kernels-time-{hw}", f"Forward time vs size per provider on {hw}",
+                   "Forward time against size, one panel per activation; greys: providers, dashed: copy."),
+        *[tab_figure(figures, name, f"Effective bandwidth vs the copy roofline on {hw}",
+                     f"Effective bandwidth of the `{name.rsplit('-', 1)[-1]}` provider against size, beside the "
+                     "copy roofline (dashed).") for name in rooflines],
     ]
     if has_alloc:
-        parts.append(f"![Allocating over preallocated forward time on {hw}](generated/figures/kernels-alloc-{hw}.svg)")
+        parts.append(tab_figure(figures, f"kernels-alloc-{hw}", f"Allocating over preallocated forward time on {hw}",
+                                "Forward time of the allocating call over the preallocated (`out=`) one."))
     parts += [
         "**Forward+backward cost relative to ReLU**: the tutorial's operation counts and claimed "
         "relative costs beside the measured time ratios (same provider, dtype, size, threads):",
         markdown_table(relative, digits=3),
-        f"![Relative cost vs ReLU on {hw}](generated/figures/kernels-relative-{hw}.svg)",
+        tab_figure(figures, f"kernels-relative-{hw}", f"Relative cost vs ReLU on {hw}",
+                   "Forward + backward time over ReLU's per activation (colour), one marker per provider and "
+                   "size; the tutorial's values, where the claims give one, in black."),
     ]
     targets = gpu_target_table(df)
     if len(targets):
@@ -417,4 +456,8 @@ def build(results_dir: Path, out_dir: Path, book) -> None:
     tables = out_dir / "tables"
     write_table(billion_table(machines), tables / "kernels-billion.md", digits=3)
     tabs = "".join(machine_tab(hw, df, out_dir) for hw, df in machines.items())
+    first = next(iter(machines))  # chapter 7 shows the first machine's rooflines under fixed names
+    for path in sorted((out_dir / "figures").glob(f"kernels-roofline-{first}-*.json")):
+        provider = path.stem.rsplit("-", 1)[-1]
+        copy_figure(out_dir / "figures", path.stem, f"kernels-roofline-{provider}")
     atomic_write_text(tables / "kernels-machines.md", tabs)

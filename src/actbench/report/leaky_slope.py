@@ -16,7 +16,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from actbench import measurement as ms
-from actbench import stats
+from actbench import activations, stats
+from actbench.report.common import WIDTH_IN, legend_below
 from actbench.report.ablation_common import ci_text, last_epoch, machines, p_text, paired_by_seed, verdict_word
 from actbench.verdicts import fmt
 
@@ -105,9 +106,10 @@ def _one(m) -> None:
     if tests:
         m.table("leaky_slope_tests", pd.DataFrame(tests), digits=3)
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    fig, axes = plt.subplots(1, 2, figsize=(WIDTH_IN, 3.2))
     slopes = sorted(final["slope"].unique())
     pos = {s: i for i, s in enumerate(slopes)}
+    points = []
     for net, style in (("shallow", "o-"), ("deep", "s--")):
         sub = final[final["net"] == net]
         if sub.empty:
@@ -115,15 +117,17 @@ def _one(m) -> None:
         for ax, col, scale in ((axes[0], "test_accuracy", 100), (axes[1], "never_positive_fraction", 100)):
             summ = stats.summarize(sub.assign(v=sub[col] * scale), "slope", "v").sort_values("slope")
             x = summ["slope"].map(pos)
-            ax.errorbar(x, summ["mean"], yerr=summ["half_width"], fmt=style, capsize=3, label=NETS[net])
-    for ax, label in ((axes[0], "test accuracy % (mean, 95% CI)"), (axes[1], "units never positive % (mean, 95% CI)")):
+            ax.errorbar(x, summ["mean"], yerr=summ["half_width"], fmt=style, capsize=3, label=NETS[net],
+                        color=activations.colour("leaky_relu") if net == "shallow" else "black")
+            points.append(summ[["slope", "mean", "ci_low", "ci_high", "n"]].assign(net=net, quantity=col))
+    for ax, label in ((axes[0], "test accuracy %"), (axes[1], "units never positive %")):
         ax.set_xticks(range(len(slopes)), [_slope_label(s) for s in slopes])
         ax.set_xlabel("negative slope α")
         ax.set_ylabel(label)
-    axes[0].legend(fontsize=8)
-    fig.suptitle("LeakyReLU slope on MNIST: accuracy and units that never turn on")
     fig.tight_layout()
-    m.figure("leaky_slope", fig)
+    legend_below(fig, *axes[0].get_legend_handles_labels(), ncol=2)
+    data = pd.concat(points)[["quantity", "net", "slope", "mean", "ci_low", "ci_high", "n"]]
+    m.figure("leaky_slope", fig, data.rename(columns={"mean": "mean_pct"}))
 
 
 def build(results_dir, out_dir, book) -> None:

@@ -6,9 +6,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from actbench import activations
 from actbench import measurement as ms
 from actbench import stats
-from actbench.report.ablation_common import ci_text, last_epoch, machines, p_text, paired_by_seed, verdict_word
+from actbench.report.ablation_common import (ci_text, last_epoch, machines, p_text, paired_by_seed, pretty,
+                                             verdict_word)
+from actbench.report.common import WIDTH_IN, legend_below, legend_right
 from actbench.verdicts import fmt
 
 STUDY = "mistakes"
@@ -97,21 +100,29 @@ def _mistake1(m) -> None:
         rows.append(row)
     m.table("mistakes_mistake1", pd.DataFrame(rows))
 
-    fig, axes = plt.subplots(1, len(opts), figsize=(5.5 * len(opts), 3.8), sharey=True)
-    for ax, opt in zip(np.atleast_1d(axes), opts):
-        for act, color in (("sigmoid", "tab:red"), ("relu", "tab:blue")):
+    fig, axes = plt.subplots(1, len(opts), figsize=(WIDTH_IN, 3.0), sharey=True, squeeze=False)
+    points = []
+    for ax, opt in zip(axes[0], opts):
+        for act in ("sigmoid", "relu"):
+            color = activations.colour(act)
             sub = t[(t["optimizer"] == opt) & (t["activation"] == act) & (t["epoch"] > 0)]
             summ = stats.summarize(sub, "epoch", "train_loss")
-            ax.plot(summ["epoch"], summ["mean"], color=color, label=f"{act} (ours)")
+            ax.plot(summ["epoch"], summ["mean"], color=color, label=f"{pretty(act)} (ours)")
             ax.fill_between(summ["epoch"], summ["ci_low"], summ["ci_high"], color=color, alpha=0.2, lw=0)
             tut = TUTORIAL_MISTAKE1[act]
-            ax.plot(list(tut), list(tut.values()), "x", color=color, ms=8, label=f"{act} (tutorial's printout)")
+            ax.plot(list(tut), list(tut.values()), "x", color=color, ms=7, mew=1.5,
+                    label=f"{pretty(act)} (tutorial's printout)")
+            points.append(summ[["epoch", "mean", "ci_low", "ci_high", "n"]].assign(
+                optimizer=opt, activation=act, source="ours"))
+            points.append(pd.DataFrame({"epoch": list(tut), "mean": list(tut.values())}).assign(
+                optimizer=opt, activation=act, source="tutorial"))
         lr = float(t.loc[t["optimizer"] == opt, "lr"].iloc[0])
-        ax.set(xlabel="epoch", ylabel="training loss", title=f"{OPTIMIZER_LABEL[opt]}, lr {lr:g}")
-        ax.legend(fontsize=8)
-    fig.suptitle("Mistake 1: 100-256-128-64-10 on 10x10 MNIST, sigmoid vs ReLU (mean, 95% CI)")
+        ax.set(xlabel="epoch", title=f"{OPTIMIZER_LABEL[opt]}, lr {lr:g}")
+    axes[0][0].set_ylabel("training loss")
     fig.tight_layout()
-    m.figure("mistakes_mistake1", fig)
+    legend_below(fig, *axes[0][0].get_legend_handles_labels(), ncol=2)
+    data = pd.concat(points)[["optimizer", "activation", "source", "epoch", "mean", "ci_low", "ci_high", "n"]]
+    m.figure("mistakes_mistake1", fig, data.rename(columns={"mean": "train_loss"}))
 
 
 def _mistake2(m) -> None:
@@ -258,36 +269,67 @@ def _mistake5(m) -> None:
         m.table("mistakes_mistake5", pd.DataFrame(list(rows.values())), digits=3)
 
 
-def _figure_dead_and_cnn(m) -> None:
+def _figure_mistake2(m) -> None:
+    """Dead ReLU units per input and bias case, at initialisation and after one step, for
+    both initialisations: bars in ReLU's colour, light after the step, hatched for Xavier."""
     d2 = m.df[(m.df["part"] == "mistake2") & (m.df["quantity"] == "dead_unit_pct")]
-    tm = m.df[m.df["part"] == "timing"]
-    if d2.empty and tm.empty:
+    if d2.empty:
         return
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4))
-    if not d2.empty:
-        d2 = d2.assign(case=d2["input"] + ", " + d2["bias"] + " bias", init=d2["variant"].str.replace("relu_", ""))
-        cases = list(dict.fromkeys(d2["case"]))
-        width = 0.2
-        for j, (init, stage) in enumerate([(i, s) for i in ("xavier", "he") for s in ("init", "after_batch:1")]):
-            sub = d2[(d2["init"] == init) & (d2["stage"] == stage)]
-            summ = stats.summarize(sub, "case", "value").set_index("case").reindex(cases)
-            axes[0].bar(np.arange(len(cases)) + (j - 1.5) * width, summ["mean"], width, yerr=summ["half_width"],
-                        capsize=2, label=f"{init}, {stage.replace('after_batch:1', 'after 1 step')}")
-        axes[0].set_xticks(range(len(cases)), cases, rotation=15)
-        axes[0].set(ylabel="dead units % (one batch of 128)", title="Mistake 2: ReLU 100-256-128")
-        axes[0].legend(fontsize=8)
-    if not tm.empty:
-        sub = tm.assign(ms=1e3 * tm["value"])
-        labels, means = [], []
-        for (width_name, variant), grp in sub.groupby(["width", "variant"], sort=False):
-            labels.append(f"{width_name.split('_')[0]}\n{variant}")
-            means.append(grp["ms"].median())
-        axes[1].bar(range(len(labels)), means, color=["tab:blue", "tab:orange", "tab:green"] * (len(labels) // 3 + 1))
-        axes[1].set_xticks(range(len(labels)), labels, fontsize=8)
-        axes[1].set(ylabel="median training-step time (ms)", yscale="log",
-                    title="Mistake 5: step time of the three CNNs (exclusive run)")
+    d2 = d2.assign(case=d2["input"] + ", " + d2["bias"] + " bias", init=d2["variant"].str.replace("relu_", ""))
+    cases = list(dict.fromkeys(d2["case"]))
+    fig, ax = plt.subplots(figsize=(WIDTH_IN, 3.0))
+    width, rows = 0.2, []
+    groups = [(i, s) for i in ("xavier", "he") for s in ("init", "after_batch:1")]
+    for j, (init, stage) in enumerate(groups):
+        sub = d2[(d2["init"] == init) & (d2["stage"] == stage)]
+        summ = stats.summarize(sub, "case", "value").set_index("case").reindex(cases)
+        label = f"{init}, {stage.replace('after_batch:1', 'after 1 step').replace('init', 'at init')}"
+        ax.bar(np.arange(len(cases)) + (j - 1.5) * width, summ["mean"], width, yerr=summ["half_width"], capsize=2,
+               color=activations.colour("relu"), alpha=1.0 if stage == "init" else 0.45,
+               hatch="//" if init == "xavier" else "", edgecolor="black", lw=0.5, label=label)
+        rows.append(summ[["mean", "ci_low", "ci_high", "n"]].rename_axis("case").reset_index().assign(
+            init=init, stage=stage))
+    ax.set_xticks(range(len(cases)), [c.replace(", ", "\n") for c in cases])  # input / bias
+    ax.set_ylabel("dead units % (one batch of 128)")
+    legend_right(ax)
     fig.tight_layout()
-    m.figure("mistakes_mistake2_5", fig)
+    data = pd.concat(rows)[["case", "init", "stage", "mean", "ci_low", "ci_high", "n"]]
+    m.figure("mistakes_mistake2", fig, data.rename(columns={"mean": "dead_unit_pct"}))
+
+
+MISTAKE5_COLOURS = {"all_gelu": activations.colour("gelu"), "all_relu": activations.colour("relu"),
+                    "hybrid": "#555555"}  # hybrid: ReLU in the first layers, GELU in the last
+
+
+def _figure_mistake5(m) -> None:
+    """Training-step time of each CNN variant relative to all-GELU, per network width: the
+    geometric mean over interleaved rounds with its 95 % interval (a linear axis around 1)."""
+    tm = m.df[m.df["part"] == "timing"]
+    if tm.empty:
+        return
+    rows = []
+    for width, grp in tm.groupby("width", sort=False):
+        wide = grp.pivot_table(index="round", columns="variant", values="value")
+        for variant in wide.columns:
+            r = stats.log10_summary(wide[variant] / wide["all_gelu"])
+            rows.append({"network": width.replace("_", " "), "variant": variant, "ratio_vs_all_gelu": r["geo_mean"],
+                         "ci_low": r["geo_ci_low"], "ci_high": r["geo_ci_high"], "rounds": r["n"]})
+    data = pd.DataFrame(rows)
+    networks = list(dict.fromkeys(data["network"]))
+    variants = list(dict.fromkeys(data["variant"]))
+    fig, ax = plt.subplots(figsize=(WIDTH_IN, 0.5 * len(networks) * len(variants) / 2 + 1.2))
+    for j, variant in enumerate(variants):
+        sub = data[data["variant"] == variant].set_index("network").reindex(networks)
+        y = np.arange(len(networks)) + (j - (len(variants) - 1) / 2) * 0.22
+        err = np.vstack([sub["ratio_vs_all_gelu"] - sub["ci_low"], sub["ci_high"] - sub["ratio_vs_all_gelu"]])
+        ax.errorbar(sub["ratio_vs_all_gelu"], y, xerr=np.nan_to_num(err), fmt="o", capsize=3,
+                    color=MISTAKE5_COLOURS.get(variant, "#555555"), label=variant.replace("_", " "))
+    ax.axvline(1.0, color="black", lw=0.8)
+    ax.set_yticks(range(len(networks)), networks)
+    ax.set_xlabel("training-step time / all-GELU's")
+    legend_right(ax)
+    fig.tight_layout()
+    m.figure("mistakes_mistake5", fig, data)
 
 
 def build(results_dir, out_dir, book) -> None:
@@ -297,4 +339,5 @@ def build(results_dir, out_dir, book) -> None:
         _mistake2(m)
         _mistake3(m)
         _mistake5(m)
-        _figure_dead_and_cnn(m)
+        _figure_mistake2(m)
+        _figure_mistake5(m)

@@ -13,7 +13,7 @@ import math
 
 from actbench import measurement as ms
 from actbench import stats
-from actbench.report.common import machine_tables, save_figure
+from actbench.report.common import WIDTH_IN, machine_tables, save_figure
 from actbench.report.training import ci_text, output_names, save_figures, write_tables
 
 ALPHA = 0.05
@@ -25,7 +25,8 @@ def boundary_figure(df: pd.DataFrame, path: Path) -> None:
     pts = df[df["part"] == "points"]
     datasets = list(dict.fromkeys(surf["dataset"]))
     models = list(dict.fromkeys(surf["model"]))
-    fig, axes = plt.subplots(len(datasets), len(models), figsize=(4.2 * len(models), 4 * len(datasets)),
+    side = min(3.2, WIDTH_IN / max(len(models), 1))  # square panels that fill the column
+    fig, axes = plt.subplots(len(datasets), len(models), figsize=(side * len(models), side * len(datasets) + 0.3),
                              squeeze=False)
     for r, ds in enumerate(datasets):
         for c, model in enumerate(models):
@@ -39,13 +40,15 @@ def boundary_figure(df: pd.DataFrame, path: Path) -> None:
             ax.contourf(x1, x2, z, levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.6)
             ax.contour(x1, x2, z, levels=[0.5], colors="k", linewidths=1.2)
             p = pts[(pts["dataset"] == ds) & (pts["model"] == model)]
-            ax.scatter(p["x1"], p["x2"], c=p["label"], cmap="RdBu_r", s=6, edgecolors="none")
+            ax.scatter(p["x1"], p["x2"], c=p["label"], cmap="RdBu_r", s=8, edgecolors="white", linewidths=0.2)
             ax.set_title(f"{ds}: {MODEL_TITLES.get(model, model)}")
             ax.set_xticks([])
             ax.set_yticks([])
-    fig.suptitle("Decision boundaries (black line: P = 0.5) on held-out points, seed 0")
     fig.tight_layout()
-    save_figure(fig, path)
+    # the plotted points: the probability surface (grid) and the held-out points, seed 0
+    columns = [c for c in ("part", "dataset", "model", "seed", "x1", "x2", "p_class1", "label") if c in df.columns]
+    data = pd.concat([surf, pts])[columns]
+    save_figure(fig, path, data=data, source=df)
 
 
 def build(results_dir: Path, out_dir: Path, book) -> None:

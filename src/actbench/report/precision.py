@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from actbench import stats
+from actbench import activations, stats
 from actbench.report.ablation_common import ci_text, last_epoch, machines, p_text, paired_by_seed, pretty, verdict_word
 
 STUDY = "precision"
@@ -68,14 +68,16 @@ def _overflow(m) -> None:
             rows.append(row)
         m.table(f"precision_overflow_{dtype}", pd.DataFrame(rows), digits=4)
     if heat:
-        fig, axes = plt.subplots(1, len(heat), figsize=(6 * len(heat), 6), sharey=True)
-        axes = np.atleast_1d(axes)
-        for ax, (dtype, h) in zip(axes, heat.items()):
-            sns.heatmap(100 * pd.DataFrame(h).T, annot=True, fmt=".2g", cmap="rocket_r", ax=ax, vmin=0, vmax=50,
+        for dtype, h in heat.items():  # one figure per format (they are read one at a time)
+            grid = 100 * pd.DataFrame(h).T
+            fig, ax = plt.subplots(figsize=(5.6, 0.34 * len(grid) + 1.3))
+            sns.heatmap(grid, annot=True, fmt=".2g", cmap="rocket_r", ax=ax, vmin=0, vmax=50, annot_kws={"size": 9},
                         cbar_kws={"label": "% of finite inputs giving inf/NaN"})
             ax.set_title(f"every finite {dtype} input")
-        fig.tight_layout()
-        m.figure("precision_overflow", fig)
+            fig.tight_layout()
+            data = grid.rename_axis("activation").reset_index().melt(id_vars="activation", var_name="path",
+                                                                      value_name="nonfinite_pct")
+            m.figure(f"precision_overflow_{dtype}", fig, data)
 
 
 def _autocast(m) -> None:
@@ -98,17 +100,19 @@ def _autocast(m) -> None:
                      "p (paired t)": p_text(pair.p),
                      "verdict": verdict_word(pair.estimate, pair.p, "bfloat16 better", "bfloat16 worse"),
                      "diverged runs": int(grp["diverged"].sum())})
-        plot.append({"activation": pretty(act), "diff": pair.estimate, "lo": pair.ci_low, "hi": pair.ci_high})
+        plot.append({"activation": act, "diff_pp": pair.estimate, "ci_low": pair.ci_low, "ci_high": pair.ci_high,
+                     "seeds": pair.n})
     m.table("precision_autocast", pd.DataFrame(rows))
     p = pd.DataFrame(plot)
-    fig, ax = plt.subplots(figsize=(8, 3.6))
-    ax.errorbar(range(len(p)), p["diff"], yerr=[p["diff"] - p["lo"], p["hi"] - p["diff"]], fmt="o", capsize=4)
+    fig, ax = plt.subplots(figsize=(5.6, 3.0))
+    for i, r in enumerate(p.itertuples()):
+        ax.errorbar([i], [r.diff_pp], yerr=[[r.diff_pp - r.ci_low], [r.ci_high - r.diff_pp]], fmt="o", capsize=4,
+                    color=activations.colour(r.activation, "#555555"))
     ax.axhline(0, color="grey", lw=0.8)
-    ax.set_xticks(range(len(p)), p["activation"])
+    ax.set_xticks(range(len(p)), [pretty(a) for a in p["activation"]])
     ax.set_ylabel("bfloat16 − float32 accuracy (pp)")
-    ax.set_title("CPU bfloat16 autocast vs float32, same seed (mean, 95% CI)")
     fig.tight_layout()
-    m.figure("precision_autocast", fig)
+    m.figure("precision_autocast", fig, p)
 
 
 def build(results_dir, out_dir, book) -> None:

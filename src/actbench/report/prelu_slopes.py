@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 
 from actbench import measurement as ms
-from actbench import stats
+from actbench import activations, stats
+from actbench.report.common import WIDTH_IN, legend_below
 from actbench.report.ablation_common import ci_text, machines
 from actbench.verdicts import fmt
 
@@ -220,7 +221,8 @@ def _prelu(m) -> None:
     m.add("prelu.share_alpha_negative_pct", 100 * float((final["value"] < 0).mean()), ".2g")
     m.add("prelu.units", int(len(final)), ",d")
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(WIDTH_IN, 3.2), sharey=True)
+    points = []
     for ax, net in zip(axes, NETS):
         sub = final[final["net"] == net].copy()
         if sub.empty:
@@ -231,17 +233,19 @@ def _prelu(m) -> None:
             position = name.split("(")[1].rstrip(")")
             if position in TUTORIAL_RANGES:
                 lo, hi = TUTORIAL_RANGES[position]
-                ax.fill_between([i - 0.45, i + 0.45], lo, hi, color="tab:orange", alpha=0.25, lw=0,
+                ax.fill_between([i - 0.45, i + 0.45], lo, hi, color="black", alpha=0.12, lw=0,
                                 label="tutorial's range (ImageNet)" if i == 0 else None)
         ax.boxplot([sub.loc[sub["layer"] == name, "value"].to_numpy() for name in order], positions=range(len(order)),
-                   widths=0.5, flierprops={"markersize": 1.5})
+                   widths=0.5, flierprops={"markersize": 1.5},
+                   boxprops={"color": activations.colour("prelu")}, medianprops={"color": "black"})
+        points.append(sub[["net", "layer", "seed", "value"]].assign(init=float(sub["init"].iloc[0])))
         ax.set_xticks(range(len(order)), order)
         ax.axhline(float(sub["init"].iloc[0]), color="grey", ls=":", lw=0.8)
-        ax.set(title=NET_LABEL[net], xlabel="layer", ylabel="learned α (all seeds)")
-        ax.legend(fontsize=8, loc="upper right")
-    fig.suptitle("PReLU slopes after training on MNIST (dotted: the initial value)")
+        ax.set(title=NET_LABEL[net], xlabel="layer")
+    axes[0].set_ylabel("learned α, every unit and seed")
     fig.tight_layout()
-    m.figure("prelu_slopes", fig)
+    legend_below(fig, *axes[0].get_legend_handles_labels(), ncol=1)
+    m.figure("prelu_slopes", fig, pd.concat(points).rename(columns={"value": "learned_alpha"}))
 
 
 def _swish(m) -> None:
@@ -277,19 +281,25 @@ def _swish(m) -> None:
 
     if traj.empty:
         return
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(WIDTH_IN, 3.0), sharey=True)
+    points = []
+    styles = ("-", "--", ":", "-.")
     for ax, net in zip(axes, NETS):
         sub = traj[traj["net"] == net]
         for (init, layer), grp in sub.groupby(["init", "layer"]):
             path = grp.groupby("epoch")["value"].median()
-            ax.plot(path.index, path.to_numpy(), marker="o", ms=3, color="tab:blue" if init < 1 else "tab:red",
-                    alpha=0.4 + 0.2 * layer, label=f"start {init:g}, layer {layer + 1}")
-        ax.axhspan(lo, hi, color="tab:orange", alpha=0.2, lw=0)
-        ax.set(title=net.upper(), xlabel="epoch", ylabel="β (median over seeds)")
-        ax.legend(fontsize=7, ncol=2)
-    fig.suptitle("Learnable Swish β during training, from two starts (band: 1 ± 20 %)")
+            # Swish-β's colour from a start above 1, black from below; the line style is the layer
+            ax.plot(path.index, path.to_numpy(), styles[int(layer) % len(styles)], marker="o", ms=3,
+                    color="black" if init < 1 else activations.colour("swish_beta"),
+                    label=f"start {init:g}, layer {layer + 1}")
+            points.append(pd.DataFrame({"net": net, "start": init, "layer": layer + 1, "epoch": path.index,
+                                        "median_beta": path.to_numpy()}))
+        ax.axhspan(lo, hi, color="black", alpha=0.1, lw=0)
+        ax.set(title=net.upper(), xlabel="epoch")
+    axes[0].set_ylabel("β, median of seeds")
     fig.tight_layout()
-    m.figure("prelu_slopes_beta", fig)
+    legend_below(fig, *axes[0].get_legend_handles_labels(), ncol=3)
+    m.figure("prelu_slopes_beta", fig, pd.concat(points))
 
 
 def build(results_dir, out_dir, book) -> None:

@@ -8,7 +8,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from actbench import measurement as ms
-from actbench import stats
+from actbench import activations, stats
+from actbench.report.common import WIDTH_IN
 from actbench.report.ablation_common import ci_text, machines, p_text, verdict_word
 
 STUDY = "selu_norm"
@@ -74,24 +75,33 @@ def _figure(m) -> None:
     if f.empty:
         return
     inits = list(dict.fromkeys(f["init"]))
-    fig, axes = plt.subplots(1, len(inits) + 1, figsize=(4.2 * (len(inits) + 1), 3.8), sharey=False)
+    fig, axes = plt.subplots(1, len(inits) + 1, figsize=(WIDTH_IN, 3.0), sharey=False)
+    points = []
     for ax, init in zip(axes, inits):
-        for dropout, grp in f[f["init"] == init].groupby("dropout", sort=False):
+        for (dropout, grp), style in zip(f[f["init"] == init].groupby("dropout", sort=False), ("-", "--", ":", "-.")):
             summ = stats.summarize(grp, "layer", "var")
-            ax.plot(summ["layer"], summ["mean"], label=DROPOUT_LABEL[dropout])
-            ax.fill_between(summ["layer"], summ["ci_low"], summ["ci_high"], alpha=0.2)
+            ax.plot(summ["layer"], summ["mean"], style, color=activations.colour("selu") if style == "-" else "black",
+                    label=DROPOUT_LABEL[dropout])
+            ax.fill_between(summ["layer"], summ["ci_low"], summ["ci_high"], color="grey", alpha=0.2)
+            points.append(summ[["layer", "mean", "ci_low", "ci_high", "n"]].assign(panel=f"{init} weights",
+                                                                                    series=DROPOUT_LABEL[dropout]))
         ax.axhline(1, color="grey", lw=0.8, ls=":")
-        ax.set(yscale="log", xlabel="layer", ylabel="activation variance", title=f"SELU, {init} weights")
-        ax.legend(fontsize=8)
+        ax.set(yscale="log", xlabel="layer", title=f"{init} weights")
+        ax.legend(frameon=False)
+    axes[0].set_ylabel("activation variance")
     ax = axes[-1]
     for start, grp in it.groupby("start_var"):
         grp = grp.sort_values("layer")
-        ax.plot(grp["layer"], grp["var"], label=f"start variance {start:g}")
+        ax.plot(grp["layer"], grp["var"], label=f"start {start:g}")
+        points.append(pd.DataFrame({"layer": grp["layer"], "mean": grp["var"]}).assign(
+            panel="variance map", series=f"start variance {start:g}"))
     ax.axhline(1, color="grey", lw=0.8, ls=":")
-    ax.set(yscale="log", xlabel="layer", ylabel="variance (quadrature)", title="the variance map's iterates")
-    ax.legend(fontsize=8)
+    ax.set(yscale="log", xlabel="layer", title="variance map")
+    ax.legend(frameon=False)
     fig.tight_layout()
-    m.figure("selu_norm", fig)
+    data = pd.concat(points)
+    m.figure("selu_norm", fig, data[["panel", "series", "layer", "mean", "ci_low", "ci_high", "n"]].rename(
+        columns={"mean": "variance"}))
 
 
 def build(results_dir, out_dir, book) -> None:

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 
 from actbench import measurement as ms
-from actbench import stats
+from actbench import activations, stats
+from actbench.report.common import WIDTH_IN, legend_right
 from actbench.report.ablation_common import ci_text, machines, pretty
 
 STUDY = "sparsity"
@@ -54,7 +55,7 @@ def _one(m) -> None:
                      "near 0, trained %": ci_text(s[("near", "trained")], 1),
                      "verdict": ("–" if not np.isfinite(lo) else
                                  "inside the range" if lo <= measured <= hi else "outside the range")})
-        plot.append({"activation": pretty(act), "exact": measured, "near": s[("near", "trained")]["mean"],
+        plot.append({"activation": act, "exact": measured, "near": s[("near", "trained")]["mean"],
                      "lo": lo, "hi": hi})
     m.table("sparsity_summary", pd.DataFrame(rows))
 
@@ -74,20 +75,23 @@ def _one(m) -> None:
         m.table("sparsity_pruning", pd.DataFrame(prows))
 
     p = pd.DataFrame(plot)
-    fig, ax = plt.subplots(figsize=(11, 4))
+    fig, ax = plt.subplots(figsize=(WIDTH_IN, 3.2))
     x = np.arange(len(p))
-    ax.bar(x - 0.2, p["exact"], width=0.4, label="exactly 0")
-    ax.bar(x + 0.2, p["near"], width=0.4, label=f"|a| < {float(df['near_zero_threshold'].iloc[0]):g}")
+    colours = [activations.colour(a, "#555555") for a in p["activation"]]
+    # bars in the activation's colour: solid = exactly 0, hatched = near zero
+    ax.bar(x - 0.2, p["exact"], width=0.4, color=colours, edgecolor="black", lw=0.5, label="exactly 0")
+    ax.bar(x + 0.2, p["near"], width=0.4, color=colours, edgecolor="black", lw=0.5, hatch="///",
+           label=f"|a| < {float(df['near_zero_threshold'].iloc[0]):g}")
     for i, r in p.iterrows():
         if np.isfinite(r["lo"]):
-            ax.fill_between([i - 0.45, i + 0.45], r["lo"], r["hi"], color="tab:red", alpha=0.2, lw=0,
+            ax.fill_between([i - 0.45, i + 0.45], r["lo"], r["hi"], color="black", alpha=0.15, lw=0,
                             label="tutorial's range" if i == p.index[np.isfinite(p["lo"])][0] else None)
-    ax.set_xticks(x, p["activation"], rotation=30)
+    ax.set_xticks(x, [pretty(a) for a in p["activation"]], rotation=45, ha="right")
     ax.set_ylabel("% of hidden activations (test rows)")
-    ax.set_title("Activation sparsity after training (mean over seeds)")
-    ax.legend(fontsize=8)
+    legend_right(ax)
     fig.tight_layout()
-    m.figure("sparsity", fig)
+    m.figure("sparsity", fig, p.rename(columns={"exact": "exact_zero_pct", "near": "near_zero_pct",
+                                                "lo": "tutorial_low", "hi": "tutorial_high"}))
 
 
 def build(results_dir, out_dir, book) -> None:

@@ -10,14 +10,13 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import seaborn as sns
 
 from actbench import activations
 from actbench import measurement as ms
 from actbench import stats
 from actbench.claims import load_claims
-from actbench.report.common import machine_tables, save_figure, write_table
-from actbench.results import atomic_write_bytes
+from actbench.report.common import (WIDTH_IN, activation_lines, copy_figure, legend_below, legend_right,
+                                    machine_tables, quantiles, save_figure, write_table)
 
 ALPHA = 0.05
 def pretty(name: str) -> str:
@@ -37,11 +36,10 @@ def write_tables(df: pd.DataFrame, out_dir: Path, name: str, suffixes: list[str]
 
 
 def save_figures(draw, out_dir: Path, name: str, suffixes: list[str]) -> None:
-    """Call draw(path) for the first suffix, copy the file to the others."""
-    first = out_dir / "figures" / f"{name}{suffixes[0]}.svg"
-    draw(first)
+    """Call draw(path) for the first suffix, copy the file (and its CSV and caption data) to the others."""
+    draw(out_dir / "figures" / f"{name}{suffixes[0]}.svg")
     for sfx in suffixes[1:]:
-        atomic_write_bytes(out_dir / "figures" / f"{name}{sfx}.svg", first.read_bytes())
+        copy_figure(out_dir / "figures", f"{name}{suffixes[0]}", f"{name}{sfx}")
 
 
 def tutorial_value(study: str, metric: str):
@@ -169,43 +167,100 @@ def exp1_comparisons(final: pd.DataFrame) -> dict[str, dict[str, ms.Measurement]
     return out
 
 
-def curves_figure(df: pd.DataFrame, path: Path) -> None:
-    panels = [("train_loss", "training loss", 1.0), ("test_accuracy", "test accuracy (%)", 100.0),
-              ("dead_pct_gradient", "gradient-dead units (%)", 1.0)]
-    acts = list(dict.fromkeys(df["activation"]))
-    palette = dict(zip(acts, sns.color_palette("tab20", len(acts))))
-    fig, axes = plt.subplots(1, 3, figsize=(16, 4.6))
-    for ax, (col, label, scale) in zip(axes, panels):
-        for act in acts:
-            sub = df[(df["activation"] == act) & (df["epoch"] > 0 if col == "train_loss" else True)]
-            summ = stats.summarize(sub.assign(v=sub[col] * scale), "epoch", "v")
-            ax.plot(summ["epoch"], summ["mean"], label=pretty(act), color=palette[act], lw=1.6)
-            ax.fill_between(summ["epoch"], summ["ci_low"], summ["ci_high"], color=palette[act], alpha=0.2, lw=0)
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(label)
-    axes[0].set_yscale("log")
-    axes[2].legend(fontsize=8, ncol=2, loc="best")
-    fig.suptitle("Experiment 1: MLP 784-256-128-10 on MNIST (mean and 95% CI over seeds; epoch 0 = at init)")
+CURVES = {"exp1_loss": ("train_loss", "training loss (log scale)", 1.0),
+          "exp1_accuracy": ("test_accuracy", "test accuracy (%)", 100.0),
+          "exp1_dead_gradient": ("dead_pct_gradient", "gradient-dead units (%)", 1.0)}
+
+
+def curve_figure(df: pd.DataFrame, column: str, label: str, scale: float, path: Path) -> None:
+    """One Experiment 1 metric per epoch: mean over seeds and 95 % interval per activation.
+    Loss and accuracy start at epoch 1 (epoch 0, at initialisation, would squash the axis)."""
+    sub = df[df["epoch"] > 0] if column in ("train_loss", "test_accuracy") else df
+    summary = stats.summarize(sub.assign(v=sub[column] * scale), ["activation", "epoch"], "v")
+    fig, ax = plt.subplots(figsize=(WIDTH_IN, 3.2))
+    activation_lines(ax, summary, "epoch")
+    ax.set(xlabel="epoch", ylabel=label)
+    if column == "train_loss":
+        ax.set_yscale("log")
+    legend_right(ax)
     fig.tight_layout()
-    save_figure(fig, path)
+    data = summary[["activation", "epoch", "mean", "ci_low", "ci_high", "n"]].rename(columns={"mean": column})
+    save_figure(fig, path, data=data, source=df)
+
+
+def final_accuracy_figure(final: pd.DataFrame, path: Path) -> None:
+    """Final test accuracy per activation, zoomed to the spread: seeds as dots, the mean with
+    its 95 % interval, the tutorial's table value as a black cross."""
+    rows = []
+    for act, grp in final.groupby("activation", sort=False):
+        s = stats.mean_ci(100 * grp["test_accuracy"])
+        claimed = tutorial_value("exp1_mnist", f"{act}.final_test_accuracy_pct")
+        rows.append({"activation": act, "mean": s["mean"], "ci_low": s["ci_low"], "ci_high": s["ci_high"],
+                     "n": s["n"], "tutorial": claimed if claimed is not None else math.nan})
+    summary = pd.DataFrame(rows).sort_values("mean")
+    fig, ax = plt.subplots(figsize=(4.8, 0.3 * len(summary) + 1.2))
+    for i, r in enumerate(summary.itertuples()):
+        c = activations.colour(r.activation, "#555555")
+        seeds = 100 * final.loc[final["activation"] == r.activation, "test_accuracy"]
+        ax.plot(seeds, np.full(len(seeds), i), "|", color=c, ms=9, alpha=0.7)
+        ax.errorbar([r.mean], [i], xerr=[[r.mean - r.ci_low], [r.ci_high - r.mean]], fmt="o", color=c, capsize=3)
+    # Zoom to our runs; a tutorial value outside that range is drawn at the edge, with its value.
+    ours = pd.concat([100 * final["test_accuracy"], summary["ci_low"], summary["ci_high"]]).dropna()
+    pad = 0.08 * max(float(ours.max() - ours.min()), 0.1)
+    low, high = float(ours.min()) - pad, float(ours.max()) + pad
+    for i, r in enumerate(summary.itertuples()):
+        if not math.isfinite(r.tutorial):
+            continue
+        if low <= r.tutorial <= high:
+            ax.plot([r.tutorial], [i], "x", color="black", ms=7)
+        else:  # named in a column right of the axes, with an arrow for its side
+            arrow = "◂" if r.tutorial < low else "▸"
+            ax.annotate(f"{arrow} tutorial {r.tutorial:g}", (1.02, i), xycoords=("axes fraction", "data"),
+                        va="center", fontsize=9)
+    ax.set_xlim(low, high)
+    ax.set_yticks(range(len(summary)), [pretty(a) for a in summary["activation"]])
+    ax.set_xlabel("final test accuracy (%)")
+    handles = [plt.Line2D([], [], marker="|", ls="", color="#555555", ms=9, label="one seed"),
+               plt.Line2D([], [], marker="o", ls="", color="#555555", label="mean, 95 % interval"),
+               plt.Line2D([], [], marker="x", ls="", color="black", label="tutorial's table")]
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3, frameon=False)
+    fig.tight_layout()
+    seeds = final.assign(accuracy_pct=100 * final["test_accuracy"])[["activation", "seed", "accuracy_pct"]]
+    seeds = seeds.dropna(subset=["accuracy_pct"])  # a diverged run has no accuracy to plot
+    data = pd.concat([seeds.assign(kind="seed"), summary.rename(columns={"mean": "accuracy_pct"}).assign(kind="mean")])
+    save_figure(fig, path, data=data[["kind", "activation", "seed", "accuracy_pct", "ci_low", "ci_high", "n",
+                                      "tutorial"]], source=final)
+
+
+DEAD_WAYS = {"dead_pct_tutorial": ("tutorial: one batch of 128, never > 0", ""),
+             "dead_pct_never_positive": ("never > 0 on every training row", "///"),
+             "dead_pct_gradient": ("|f′(z)| < threshold on every training row", "...")}
 
 
 def dead_ways_figure(final: pd.DataFrame, path: Path) -> None:
-    long = final.melt(id_vars=["activation", "seed"],
-                      value_vars=["dead_pct_tutorial", "dead_pct_never_positive", "dead_pct_gradient"],
-                      var_name="definition", value_name="dead %")
-    long["definition"] = long["definition"].map({
-        "dead_pct_tutorial": "tutorial: one batch of 128, never > 0",
-        "dead_pct_never_positive": "never > 0 on every training row",
-        "dead_pct_gradient": "|f'(z)| < threshold on every training row"})
-    long["activation"] = long["activation"].map(pretty)
-    fig, ax = plt.subplots(figsize=(12, 4.2))
-    sns.barplot(data=long, x="activation", y="dead %", hue="definition", errorbar=("ci", 95), ax=ax)
-    ax.set_xlabel("")
-    ax.set_title("Dead hidden units after the last epoch, three ways (bars: mean over seeds, whiskers: bootstrap 95% CI)")
-    ax.legend(fontsize=8)
+    """Dead hidden units after the last epoch by three definitions: bars in the activation's
+    colour, the definition by hatching; whiskers are 95 % intervals over seeds."""
+    acts = list(dict.fromkeys(final["activation"]))
+    width = 0.8 / len(DEAD_WAYS)
+    fig, ax = plt.subplots(figsize=(WIDTH_IN, 3.0))
+    rows = []
+    for j, (column, (label, hatch)) in enumerate(DEAD_WAYS.items()):
+        for i, act in enumerate(acts):
+            s = stats.mean_ci(final.loc[final["activation"] == act, column])
+            x = i - 0.4 + (j + 0.5) * width
+            err = [[s["mean"] - s["ci_low"]], [s["ci_high"] - s["mean"]]] if s["n"] > 1 else None
+            ax.bar([x], [s["mean"]], width, color=activations.colour(act, "#555555"), hatch=hatch,
+                   edgecolor="black", lw=0.5, yerr=err, capsize=2, error_kw={"lw": 0.8})
+            rows.append({"activation": act, "definition": label, "dead_pct": s["mean"], "ci_low": s["ci_low"],
+                         "ci_high": s["ci_high"], "n": s["n"]})
+    ax.set_xticks(range(len(acts)), [pretty(a) for a in acts], rotation=30, ha="right")
+    ax.set_ylabel("dead hidden units (%)")
+    from matplotlib.patches import Patch
+
+    handles = [Patch(facecolor="white", edgecolor="black", hatch=h, label=lab) for lab, h in DEAD_WAYS.values()]
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2, frameon=False)
     fig.tight_layout()
-    save_figure(fig, path)
+    save_figure(fig, path, data=pd.DataFrame(rows), source=final)
 
 
 def build_exp1(results_dir: Path, out_dir: Path, book) -> None:
@@ -255,7 +310,9 @@ def build_exp1(results_dir: Path, out_dir: Path, book) -> None:
         cpu = df.loc[df["epoch"] > 0, "epoch_cpu_s"] if "epoch_cpu_s" in df.columns else pd.Series(dtype=float)
         book.add(f"{key}.median_epoch_cpu_s", float(cpu.median()) if cpu.notna().any() else math.nan,
                  fmt=".2f", source=source, hw=hw)
-        save_figures(lambda path: curves_figure(df, path), out_dir, "exp1_curves", suffixes)
+        for name, (column, label, scale) in CURVES.items():
+            save_figures(lambda path: curve_figure(df, column, label, scale, path), out_dir, name, suffixes)
+        save_figures(lambda path: final_accuracy_figure(final, path), out_dir, "exp1_final_accuracy", suffixes)
         save_figures(lambda path: dead_ways_figure(final, path), out_dir, "exp1_dead_units", suffixes)
 
 
@@ -327,33 +384,40 @@ def exp2_table(ratios: pd.DataFrame, depth: int) -> tuple[pd.DataFrame, dict]:
     return pd.DataFrame(rows), summaries
 
 
+INIT_TITLES = {"tutorial": "tutorial's init", "matched": "registry's init"}
+
+
 def gradient_figure(g: pd.DataFrame, depth: int, path: Path) -> None:
-    sub = g[g["depth"] == depth].copy()
-    sub["activation"] = sub["activation"].map(pretty)
-    sub["init_choice"] = sub["init_choice"].map({"tutorial": "tutorial's init", "matched": "registry's init"})
-    grid = sns.relplot(data=sub, x="layer_index", y="mean_abs_grad", hue="activation", col="init_choice",
-                       kind="line", estimator="median", errorbar=("pi", 80), height=4.2, aspect=1.3,
-                       palette="tab20")
-    grid.set(yscale="log")
-    grid.set_axis_labels("layer (0 = input layer)", "mean |dL/dW| (median, 10-90% of seeds)")
-    grid.set_titles("{col_name}")
-    grid.figure.suptitle(f"Experiment 2: gradient magnitude per layer, depth {depth}, one backward pass", y=1.03)
-    save_figure(grid.figure, path)
-
-
-def depth_figure(ratios: pd.DataFrame, path: Path) -> None:
-    sub = ratios[ratios["init_choice"] == "matched"].copy()
-    sub["activation"] = sub["activation"].map(pretty)
-    fig, ax = plt.subplots(figsize=(8, 4.6))
-    sns.lineplot(data=sub, x="depth", y="ratio", hue="activation", estimator=lambda v: float(np.exp(np.mean(np.log(v)))),
-                 errorbar=("pi", 80), marker="o", palette="tab20", ax=ax)
-    ax.set(xscale="log", yscale="log", xlabel="depth (Linear layers)",
-           ylabel="input-layer / output-layer mean |dL/dW|")
-    depth_ticks(ax, sub["depth"])
-    ax.set_title("Gradient ratio vs depth, registry init (geometric mean, 10-90% of seeds)")
-    ax.legend(fontsize=8, ncol=2)
+    """Mean |dL/dW| per layer at one depth, one panel per initialisation (shared log axis)."""
+    sub = g[g["depth"] == depth]
+    summary = quantiles(sub, ["init_choice", "activation", "layer_index"], "mean_abs_grad")
+    inits = [i for i in INIT_TITLES if i in set(summary["init_choice"])]
+    fig, axes = plt.subplots(1, len(inits), figsize=(WIDTH_IN, 3.3), sharey=True, squeeze=False)
+    for ax, init in zip(axes[0], inits):
+        activation_lines(ax, summary[summary["init_choice"] == init], "layer_index", "median", "p10", "p90")
+        ax.set(yscale="log", xlabel="layer (0 = input layer)", title=INIT_TITLES[init])
+    axes[0][0].set_ylabel("mean |dL/dW|, median of seeds")
     fig.tight_layout()
-    save_figure(fig, path)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    legend_below(fig, handles, labels, ncol=5)
+    save_figure(fig, path, data=summary, source=sub)
+
+
+def depth_figure(ratios: pd.DataFrame, path: Path, source: pd.DataFrame) -> None:
+    """Input-layer over output-layer gradient against depth, registry init: geometric mean
+    and 10-90 % of seeds per activation."""
+    sub = ratios[ratios["init_choice"] == "matched"].assign(log_ratio=lambda d: np.log(d["ratio"]))
+    summary = quantiles(sub, ["activation", "depth"], "log_ratio")
+    summary = summary.assign(**{c: np.exp(summary[c]) for c in ("median", "p10", "p90")})
+    summary["geo_mean"] = np.exp(sub.groupby(["activation", "depth"], sort=False)["log_ratio"].mean().to_numpy())
+    fig, ax = plt.subplots(figsize=(WIDTH_IN, 3.4))
+    activation_lines(ax, summary, "depth", "geo_mean", "p10", "p90", marker="o")
+    ax.set(xscale="log", yscale="log", xlabel="depth (Linear layers)",
+           ylabel="input / output layer mean |dL/dW|")
+    depth_ticks(ax, sub["depth"])
+    legend_right(ax)
+    fig.tight_layout()
+    save_figure(fig, path, data=summary[["activation", "depth", "geo_mean", "p10", "p90", "n"]], source=source)
 
 
 def _leading(flags) -> int:
@@ -432,21 +496,26 @@ def frozen_flag(grp: pd.DataFrame) -> tuple[bool, str]:
                               f"{acc} %); criterion: every net")
 
 
-def trainability_figure(nets: pd.DataFrame, path: Path, threshold: float) -> None:
-    sub = nets.assign(activation=nets["activation"].map(pretty), test_accuracy=100 * nets["test_accuracy"])
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
-    sns.lineplot(data=sub, x="depth", y="test_accuracy", hue="activation", marker="o", errorbar=("ci", 95), ax=axes[0])
-    axes[0].axhline(100 * threshold, color="grey", ls=":", lw=1)
-    axes[0].set(ylabel="MNIST test accuracy (%)", xlabel="depth (Linear layers)",
-                title="Does a deep net train? (dotted: threshold)")
-    sns.lineplot(data=sub, x="depth", y="leading_frozen", hue="activation", marker="o", errorbar=("ci", 95),
-                 ax=axes[1])
-    axes[1].set(ylabel="leading layers whose weights moved < 1%", xlabel="depth (Linear layers)",
-                title="Frozen layers from the input side")
-    for ax in axes:
-        depth_ticks(ax, nets["depth"])
+TRAINABILITY = {"trainability_accuracy": ("test_accuracy_pct", "MNIST test accuracy (%)"),
+                "trainability_frozen": ("leading_frozen", "leading layers that moved < 1 %")}
+
+
+def trainability_figure(nets: pd.DataFrame, column: str, label: str, path: Path, threshold: float,
+                        source: pd.DataFrame) -> None:
+    """Test accuracy, or frozen layers from the input side, against depth: mean and 95 %
+    interval over seeds per activation (dotted: the accuracy threshold)."""
+    sub = nets.assign(test_accuracy_pct=100 * nets["test_accuracy"])
+    summary = stats.summarize(sub, ["activation", "depth"], column)
+    fig, ax = plt.subplots(figsize=(WIDTH_IN, 3.2))
+    activation_lines(ax, summary, "depth", marker="o")
+    if column == "test_accuracy_pct":
+        ax.axhline(100 * threshold, color="grey", ls=":", lw=1)
+    ax.set(ylabel=label, xlabel="depth (Linear layers)")
+    depth_ticks(ax, nets["depth"])
+    legend_right(ax)
     fig.tight_layout()
-    save_figure(fig, path)
+    data = summary[["activation", "depth", "mean", "ci_low", "ci_high", "n"]].rename(columns={"mean": column})
+    save_figure(fig, path, data=data, source=source)
 
 
 def build_gradient_flow(results_dir: Path, out_dir: Path, book) -> None:
@@ -485,7 +554,7 @@ def build_gradient_flow(results_dir: Path, out_dir: Path, book) -> None:
                      ms.difference(np.log10(wide["gelu"]), np.log10(wide["relu"]), paired=True), fmt=".3g",
                      source=source, hw=hw)
         save_figures(lambda path: gradient_figure(g, depth, path), out_dir, "exp2_gradient_flow", suffixes)
-        save_figures(lambda path: depth_figure(ratios, path), out_dir, "exp2_gradient_vs_depth", suffixes)
+        save_figures(lambda path: depth_figure(ratios, path, g), out_dir, "exp2_gradient_vs_depth", suffixes)
         t = df[df["part"] == "trainability"]
         if not t.empty:
             threshold = float(t["adequacy_threshold"].iloc[0]) if "adequacy_threshold" in t.columns else 0.5
@@ -536,7 +605,9 @@ def build_gradient_flow(results_dir: Path, out_dir: Path, book) -> None:
                 fmt="g")
             add("frozen_threshold_strict_pct", 100 * float(t["frozen_threshold_strict"].iloc[0])
                 if "frozen_threshold_strict" in t else math.nan, fmt="g")
-            save_figures(lambda path: trainability_figure(nets, path, threshold), out_dir, "trainability", suffixes)
+            for name, (column, label) in TRAINABILITY.items():
+                save_figures(lambda path: trainability_figure(nets, column, label, path, threshold, t), out_dir, name,
+                             suffixes)
 
 
 def build(results_dir: Path, out_dir: Path, book) -> None:

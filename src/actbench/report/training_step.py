@@ -9,12 +9,12 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pandas as pd
-import seaborn as sns
 
 from actbench import measurement as ms
 from actbench.claims import load_claims
-from actbench.report.common import markdown_table, save_figure
-from actbench.report.kernels import _indent
+from actbench import activations
+from actbench.report.common import WIDTH_IN, copy_figure, markdown_table, panel_grid, save_figure
+from actbench.report.kernels import _indent, tab_figure
 from actbench.results import atomic_write_text, read_parquet
 
 STUDY = "training_step"
@@ -107,21 +107,31 @@ def table(df: pd.DataFrame, measured: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def figure(df: pd.DataFrame, hw: str, path: Path) -> None:
-    data = headline(df)
-    data = data[data["activation"] != IDENTITY]
+def figure(df: pd.DataFrame, measured: dict, path: Path) -> None:
+    """Step time over ReLU's per model and activation: the same-round geometric mean and its
+    paired 95 % interval, as points on an axis zoomed to the ratios (not bars from 0)."""
+    rows = [{"model": model, "activation": act, "ratio_vs_relu": m.estimate, "ci_low": m.ci_low, "ci_high": m.ci_high,
+             "rounds": m.n}
+            for (model, act), found in measured.items() if act != IDENTITY and (m := found.get("vs_relu"))]
+    if not rows:
+        return
+    data = pd.DataFrame(rows)
     models = list(dict.fromkeys(data["model"]))
-    fig, axes = plt.subplots(1, len(models), figsize=(4.6 * len(models), 3.4), squeeze=False)
-    for ax, model in zip(axes[0], models):
-        sns.barplot(data=data[data["model"] == model], x="activation", y="step_time_ratio_vs_relu", ax=ax,
-                    color="tab:blue")
-        ax.axhline(1.0, color="black", lw=1)
+    # two models per row: each panel keeps room for its activation names and its ratios
+    fig, axes = panel_grid(len(models), 2, 0.24 * data.groupby("model").size().max() + 0.9, "step time / ReLU's", "",
+                           width=WIDTH_IN - 0.2)
+    for ax, model in zip(axes, models):
+        sub = data[data["model"] == model].sort_values("ratio_vs_relu").reset_index(drop=True)
+        for i, r in sub.iterrows():
+            ax.errorbar([r["ratio_vs_relu"]], [i], xerr=[[r["ratio_vs_relu"] - r["ci_low"]],
+                                                        [r["ci_high"] - r["ratio_vs_relu"]]],
+                        fmt="o", capsize=3, color=activations.colour(r["activation"], "#555555"))
+        ax.axvline(1.0, color="black", lw=1)
+        ax.set_yticks(range(len(sub)), [activations.label(a) for a in sub["activation"]])
         ax.set_title(model)
-        ax.set_ylabel("step time / ReLU's")
-        ax.tick_params(axis="x", rotation=60, labelsize=7)
-    fig.suptitle(f"{hw}: one optimizer step, relative to ReLU")
+        ax.xaxis.set_major_locator(plt.MaxNLocator(4))
     fig.tight_layout()
-    save_figure(fig, path)
+    save_figure(fig, path, data=data, source=df)
 
 
 def build(results_dir: Path, out_dir: Path, book) -> None:
@@ -132,12 +142,15 @@ def build(results_dir: Path, out_dir: Path, book) -> None:
             continue
         df = read_parquet(path)
         measured = record_numbers(df, hw, book, f"results/{hw}/{STUDY}.parquet")
-        figure(df, hw, out_dir / "figures" / f"training-step-{hw}.svg")
+        figure(df, measured, out_dir / "figures" / f"training-step-{hw}.svg")
+        if not tabs:  # the chapters show the first machine's chart under a fixed name
+            copy_figure(out_dir / "figures", f"training-step-{hw}", "training_step")
         method = df["method"].iloc[0]
         body = [f"Timed with `{method}` in {df['round'].nunique() if 'round' in df else 1} interleaved rounds; "
                 "ratios are geometric means of same-round ratios with paired 95% intervals.",
                 markdown_table(table(df, measured), digits=3),
-                f"![Optimizer-step time relative to ReLU on {hw}](generated/figures/training-step-{hw}.svg)"]
+                tab_figure(out_dir / "figures", f"training-step-{hw}", f"Optimizer-step time relative to ReLU on {hw}",
+                           "One optimizer step's time over ReLU's, per model (95 % interval over rounds).")]
         tabs.append(f'=== "{hw}"\n\n' + "".join(_indent(p) + "\n" for p in body))
     if tabs:
         atomic_write_text(out_dir / "tables" / "training_step-machines.md", "".join(tabs))

@@ -169,6 +169,9 @@ def depth_figure(trained: pd.DataFrame, ref: dict, column: str, label: str, adeq
                          colour=trained["activation"].map(lambda a: activations.colour(a, "#555555")),
                          test_accuracy=100 * trained["test_accuracy"])
     shown = sub[sub["adequate"]] if adequate_only else sub
+    note = None
+    if shown.empty:  # a short run (the quick configuration) may train no net adequately
+        shown, note = sub, "no net met the adequacy criterion: every net shown"
     order = list(dict.fromkeys(sub.sort_values("factor" if "factor" in sub else "depth")["setting"]))
     summary = stats.summarize(shown, ["setting", "depth"], column)
     fig, ax = plt.subplots(figsize=(WIDTH_IN, 3.2))
@@ -188,6 +191,8 @@ def depth_figure(trained: pd.DataFrame, ref: dict, column: str, label: str, adeq
     if column == "test_accuracy" and math.isfinite(threshold):
         ax.axhline(100 * threshold, color="grey", ls=":", lw=1)
     ax.set(xscale="log", xlabel="depth (Linear layers)", ylabel=label)
+    if note:
+        ax.set_title(note)
     depth_ticks(ax, sub["depth"])
     legend_right(ax)
     fig.tight_layout()

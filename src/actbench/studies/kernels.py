@@ -459,7 +459,7 @@ ACTIVATIONS = dict(min_items=0, parse=activation_list, unique=True)
 STUDY = Study(
     name=NAME,
     summary="Every activation x provider x mode x dtype x size (x CPU threads) timed against a copy of the same "
-            "bytes measured in the same run; it runs alone (the default fits in about 10 minutes on 2 cores, "
+            "bytes measured in the same run; it runs alone (the default took about 23 minutes alone on 2 cores, "
             "compilation included).",
     key=KEY,
     params=(

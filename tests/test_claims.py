@@ -69,3 +69,19 @@ def test_every_claim_is_shown_beside_the_text_somewhere():
     ids = {c["id"] for c in CLAIMS}
     assert not ids - shown, f"claims no page shows: {sorted(ids - shown)}"
     assert not shown - ids, f"pages show unknown claims: {sorted(shown - ids)}"
+
+
+def test_decision_tree_cites_each_architecture_ablation_where_that_architecture_is_chosen():
+    """The ablation on an architecture (arch-<architecture>-...) bears on the advice for it:
+    some rule that matches that architecture must cite it."""
+    import json
+    from pathlib import Path
+
+    tree = json.loads((Path(__file__).resolve().parents[1] / "docs/assets/data/decision-tree.json").read_text())
+    arch_claims = [c["id"] for c in CLAIMS if c["id"].startswith("arch-")]
+    assert arch_claims
+    for cid in arch_claims:
+        arch = cid.split("-")[1]
+        citing = [r["id"] for r in tree["rules"] if cid in r.get("claims", [])
+                  and arch in r["when"].get("architecture", [])]
+        assert citing, f"{cid}: no rule for architecture {arch!r} cites it"

@@ -25,9 +25,8 @@ from scipy import stats as st
 
 from actbench import activations
 from actbench import measurement as ms
-from actbench.claims import load_claims
 from actbench.report.common import WIDTH_IN, copy_figure, markdown_table, save_figure
-from actbench.report.kernels import _indent, tab_figure
+from actbench.report.kernels import _indent, claimed_relative_costs, tab_figure
 from actbench.results import atomic_write_text, read_parquet
 from actbench.verdicts import fmt
 
@@ -110,11 +109,7 @@ def regime_measurements(df: pd.DataFrame) -> dict[tuple[str, str, str], ms.Measu
 
 def claimed_costs() -> dict[str, float]:
     """activation -> the §2.2 table's relative cost (claims.yaml), for the table and figure."""
-    out = {}
-    for claim in load_claims():
-        if claim["study"] == STUDY and claim["section"] == "2.2" and claim["metric"].endswith(MODE_METRIC["forward+backward"]):
-            out[claim["metric"].split(".")[1]] = float(claim["claimed"])
-    return out
+    return {act: by_section["2.2"] for act, by_section in claimed_relative_costs().items() if "2.2" in by_section}
 
 
 def record(df: pd.DataFrame, hw: str, book, source: str) -> dict[str, dict]:

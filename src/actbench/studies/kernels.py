@@ -32,8 +32,10 @@ import os
 import time
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 import torch
+from scipy.stats import t as t_dist
 
 from actbench import activations, devices
 from actbench.cliutil import activation_list
@@ -42,7 +44,7 @@ from actbench.providers import (PROVIDERS, Preallocated, available_providers, bi
                                 probe_input)
 from actbench.results import drop_checkpoint, write_checkpoint, write_study
 from actbench.studies.unit import Param, Study
-from actbench.timing import MODES, CpuSettings, CudaSettings, bytes_moved, time_fn
+from actbench.timing import MODES, NOISY_IQR, CpuSettings, CudaSettings, bytes_moved, time_fn
 
 NAME = "kernels"
 KEY = ["activation", "provider", "mode", "dtype", "numel", "threads", "hw_id"]
@@ -124,6 +126,8 @@ class Sweep:
     seed: int = 0
     deadline: float | None = None  # time.monotonic() value; None: no limit
     reference_only_above: int | None = None  # log2 size above which only the reference slice is timed
+    blocks: int = 1  # independent blocks (fresh inputs, spread over the run) at sizes >= 2**blocks_from_log2
+    blocks_from_log2: int = 20
 
     def __post_init__(self):
         problem = device_problem(self.providers, self.device)
@@ -134,6 +138,8 @@ class Sweep:
                              f"{self.cpu.min_run_time} and {self.cpu.max_run_time}")
         if self.cuda.warmup_ms <= 0 or self.cuda.rep_ms <= 0:
             raise ValueError(f"--warmup-ms and --rep-ms must be > 0, got {self.cuda.warmup_ms}, {self.cuda.rep_ms}")
+        if self.blocks < 1:
+            raise ValueError(f"--blocks must be at least 1, got {self.blocks}")
         if BASELINE not in self.activations:  # every ratio needs it
             self.activations = [BASELINE, *self.activations]
         if not devices.get(self.device).threads:
@@ -146,10 +152,16 @@ class Sweep:
             return self.dtypes[:1], [max(self.threads)]
         return self.dtypes, self.threads
 
+    def blocks_at(self, log2: int) -> int:
+        """How many independent blocks measure a size: ``blocks`` at the large sizes, 1 below."""
+        return self.blocks if log2 >= self.blocks_from_log2 else 1
+
     @property
     def n_timings(self) -> int:
-        per_thread = 1 + len(self.activations) * len(self.providers) * len(self.modes)
-        return sum(len(d) * len(t) * per_thread for d, t in map(self.slice_for, self.log2_sizes))
+        # per thread count: the group's copy, then per (provider, mode) every activation and a copy after them
+        per_thread = 1 + len(self.providers) * len(self.modes) * (len(self.activations) + 1)
+        return sum(self.blocks_at(log2) * len(d) * len(t) * per_thread
+                   for log2, (d, t) in ((s, self.slice_for(s)) for s in self.log2_sizes))
 
 
 def check_machine(cfg: dict) -> None:
@@ -183,6 +195,7 @@ def sweep_from_args(args) -> Sweep:
         cpu=CpuSettings(min_run_time=args.min_run_time, max_run_time=args.max_run_time),
         cuda=CudaSettings(warmup_ms=args.warmup_ms, rep_ms=args.rep_ms),
         seed=args.seed, deadline=deadline, reference_only_above=args.reference_only_above,
+        blocks=args.blocks, blocks_from_log2=args.blocks_from_log2,
     )
 
 
@@ -287,8 +300,9 @@ class KernelSweep:
         # do_bench its first call and estimate runs (autotuning for a new size happens there).
         return time_fn(fn, self.sweep.device, threads, self.sweep.cpu, self.sweep.cuda)
 
-    def _row(self, name, provider, mode, dtype_name, x, threads, timing=None, status="ok", prep=None) -> dict:
-        row = {
+    def _row(self, name, provider, mode, dtype_name, x, threads, timing=None, status="ok", prep=None,
+             block: int = 0) -> dict:
+        row = {"block": block,
             "activation": name, "provider": provider, "mode": mode, "dtype": dtype_name,
             "numel": x.numel(), "log2_numel": x.numel().bit_length() - 1, "threads": threads,
             "device": self.sweep.device, "element_size": x.element_size(),
@@ -310,45 +324,46 @@ class KernelSweep:
             del out
         return timing
 
-    def measure_group(self, log2: int, dtype_name: str, bar) -> None:
-        """Every activation x provider x thread count x mode at one size and dtype.
+    def measure_group(self, log2: int, dtype_name: str, bar, block: int = 0) -> None:
+        """Every activation x provider x thread count x mode at one size and dtype, in one block.
 
-        The copy is timed again after every activation's block, and each row is compared
-        with the copies just before and after it (their geometric mean): this VM's memory
-        bandwidth drifts within minutes, and a roofline measured at the start of a long
-        group would put later rows above or below it by the drift alone."""
+        Activations are the innermost loop: for one (thread count, provider, mode) every
+        activation is timed back to back, ReLU among them, so the two times a ratio to
+        ReLU divides are seconds apart, not minutes. A copy is timed before and after each
+        such run and every row is compared with the copies that bracket it (their
+        geometric mean): this VM's memory bandwidth drifts within minutes. Each block draws
+        its own inputs (block 0 the sweep's seed), as a second run would."""
         sweep, dtype = self.sweep, DTYPES[dtype_name]
-        gen = torch.Generator(device=sweep.device).manual_seed(sweep.seed * 1000 + log2)
+        gen = torch.Generator(device=sweep.device).manual_seed(sweep.seed * 1000 + log2 + BLOCK_SEED_STRIDE * block)
         x = torch.randn(2**log2, generator=gen, device=sweep.device, dtype=dtype)
         g = torch.randn(2**log2, generator=gen, device=sweep.device, dtype=dtype)
-        bar.set_postfix_str(f"2^{log2} {dtype_name}")
-        thread_counts = sweep.slice_for(log2)[1]
-        before = {}
-        for threads in thread_counts:
+        bar.set_postfix_str(f"2^{log2} {dtype_name}" + (f" block {block + 1}/{sweep.blocks_at(log2)}"
+                                                         if sweep.blocks_at(log2) > 1 else ""))
+        # compile, autotune and check before anything of the group is timed
+        prepared = {(name, provider): self.prepare(name, provider, dtype, x, g)
+                    for provider in sweep.providers for name in sweep.activations}
+        for threads in sweep.slice_for(log2)[1]:
             timing = self._time_copy(x, threads)
-            before[threads] = timing.median_s
-            self.rows.append(self._row(COPY, COPY, COPY, dtype_name, x, threads, timing))
+            before = timing.median_s
+            self.rows.append(self._row(COPY, COPY, COPY, dtype_name, x, threads, timing, block=block))
             bar.update()
-        for name in sweep.activations:
-            first = len(self.rows)
             for provider in sweep.providers:
-                prep = self.prepare(name, provider, dtype, x, g)
-                for threads in thread_counts:
+                for mode in sweep.modes:
+                    first = len(self.rows)
                     with _Threads(threads):
-                        for mode in sweep.modes:
-                            self._measure_one(name, provider, mode, dtype_name, x, g, threads, prep)
+                        for name in sweep.activations:
+                            self._measure_one(name, provider, mode, dtype_name, x, g, threads,
+                                              prepared[(name, provider)], block)
                             bar.update()
-            for threads in thread_counts:  # the copy after this block brackets it
-                after = self._time_copy(x, threads).median_s
-                for row in self.rows[first:]:
-                    if row["threads"] == threads:
-                        row.update(copy_before_s=before[threads], copy_after_s=after,
-                                   copy_median_s=(before[threads] * after) ** 0.5)
-                before[threads] = after
+                    after = self._time_copy(x, threads).median_s  # brackets this run with `before`
+                    bar.update()
+                    for row in self.rows[first:]:
+                        row.update(copy_before_s=before, copy_after_s=after, copy_median_s=(before * after) ** 0.5)
+                    before = after
         del x, g
         devices.get(sweep.device).release_memory()
 
-    def _measure_one(self, name, provider, mode, dtype_name, x, g, threads, prep) -> None:
+    def _measure_one(self, name, provider, mode, dtype_name, x, g, threads, prep, block: int = 0) -> None:
         status = prep.status(mode)
         fn = timed_call(prep.impl, mode, x, g) if status == "ok" else None
         if status == "ok" and fn is None:
@@ -362,7 +377,7 @@ class KernelSweep:
             except Exception as exc:  # keep the sweep going; the row says what happened
                 status = f"timing failed: {type(exc).__name__}: {exc}"
                 self.log(f"kernels: {name}/{provider}/{mode}/{dtype_name}/2^{x.numel().bit_length() - 1}: {status}")
-        self.rows.append(self._row(name, provider, mode, dtype_name, x, threads, timing, status, prep))
+        self.rows.append(self._row(name, provider, mode, dtype_name, x, threads, timing, status, prep, block))
 
     def run(self, on_size_done=None) -> pd.DataFrame:
         sweep = self.sweep
@@ -370,35 +385,41 @@ class KernelSweep:
             try:
                 # Largest first: compilation/autotuning sees the largest input, and a time
                 # budget that runs out drops the cheap cache-resident sizes, not the roofline.
-                for log2 in sorted(sweep.log2_sizes, reverse=True):
-                    for dtype_name in sweep.slice_for(log2)[0]:
-                        self.measure_group(log2, dtype_name, bar)
-                    if on_size_done is not None:
-                        on_size_done(self.table())
+                # Blocks outermost: the large sizes' blocks are spread over the whole run.
+                for block in range(sweep.blocks):
+                    for log2 in sorted(sweep.log2_sizes, reverse=True):
+                        if block >= sweep.blocks_at(log2):
+                            continue
+                        for dtype_name in sweep.slice_for(log2)[0]:
+                            self.measure_group(log2, dtype_name, bar, block)
+                        if on_size_done is not None:
+                            on_size_done(self.table())
             except OutOfTime:
                 self.truncated = True
-                self.log(f"kernels: time budget used up after {len(self.rows)} rows; writing what was measured")
+                self.log(f"kernels: time budget used up after {len(self.rows)} timings; writing what was measured")
                 if on_size_done is not None and self.rows:
                     on_size_done(self.table())
         return self.table()
 
     def table(self) -> pd.DataFrame:
-        return add_roofline(pd.DataFrame(self.rows))
+        return combine_blocks(pd.DataFrame(self.rows))
 
 
 def add_roofline(df: pd.DataFrame) -> pd.DataFrame:
-    """gbps, copy bandwidth, fraction of copy bandwidth and ratio to ReLU for every row.
+    """gbps, copy bandwidth, fraction of copy bandwidth and ratio to ReLU for every row
+    (within each block, where the rows carry one).
 
     A row's copy time is the geometric mean of the copies timed just before and after its
-    activation's block (``copy_median_s``, set by the sweep); rows without one (older
+    run of activations (``copy_median_s``, set by the sweep); rows without one (older
     results, the copy rows) use the group's copy. ``ratio_vs_relu`` divides each time by
-    its own bracketing copy before comparing, so the drift between ReLU's block and this
+    its own bracketing copy before comparing, so the drift between ReLU's timing and this
     one cancels: (t / t_copy) / (t_relu / t_copy_relu)."""
     derived = ["copy_gbps", "gbps", "copy_fraction", "relu_median_s", "ratio_vs_relu", "group_copy_median_s"]
     df = df.drop(columns=[c for c in derived if c in df.columns])
     if df.empty or "median_s" not in df.columns:
         return df.assign(**{c: float("nan") for c in derived + ["copy_median_s"]})
-    group = ["dtype", "numel", "threads"]
+    by_block = ["block"] if "block" in df.columns else []
+    group = ["dtype", "numel", "threads", *by_block]
     copy = df[df["activation"] == COPY][group + ["median_s"]].rename(columns={"median_s": "group_copy_median_s"})
     df = df.merge(copy, on=group, how="left")
     if "copy_median_s" not in df.columns:
@@ -407,12 +428,53 @@ def add_roofline(df: pd.DataFrame) -> pd.DataFrame:
     df["copy_gbps"] = 2 * df["numel"] * df["element_size"] / df["copy_median_s"] / 1e9
     df["gbps"] = df["bytes_moved"] / df["median_s"] / 1e9
     df["copy_fraction"] = df["gbps"] / df["copy_gbps"]
-    same = ["provider", "mode", "dtype", "numel", "threads"]
+    same = ["provider", "mode", "dtype", "numel", "threads", *by_block]
     relu = df[df["activation"] == BASELINE][same + ["median_s", "copy_median_s"]].rename(
         columns={"median_s": "relu_median_s", "copy_median_s": "relu_copy_median_s"})
     df = df.merge(relu, on=same, how="left")
     df["ratio_vs_relu"] = (df["median_s"] / df["copy_median_s"]) / (df["relu_median_s"] / df["relu_copy_median_s"])
     return df.drop(columns=["relu_copy_median_s"])
+
+
+BLOCK_SEED_STRIDE = 100_000  # block b draws its inputs from seed·1000 + log2 + b·stride (block 0: the sweep's)
+# Summarised across blocks by their geometric mean: then the ratios add_roofline derives
+# from the combined times are exactly the geometric means of the blocks' own ratios.
+GEOMETRIC = ("median_s", "p20_s", "p80_s", "p25_s", "p75_s", "copy_before_s", "copy_after_s", "copy_median_s")
+INTERVALS = ("copy_fraction", "ratio_vs_relu")  # each gets <name>_ci_low / _ci_high across blocks
+
+
+def combine_blocks(df: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
+    """One row per configuration from the rows of its blocks, with ``add_roofline``'s columns.
+
+    Times are the geometric mean over the blocks that timed the row (``blocks`` says how
+    many), sample counts their sum. ``copy_fraction`` and ``ratio_vs_relu`` also get a
+    95 % interval across blocks: a t-interval on the log of the per-block values, the block
+    being the replicate (a rerun draws new inputs and meets the machine at another
+    minute, as a new block does). With one block the interval is NaN."""
+    if df.empty or "block" not in df.columns or "median_s" not in df.columns:
+        return add_roofline(df)
+    config = [c for c in KEY if c != "hw_id"]
+    per_block = add_roofline(df)
+    timed = per_block[per_block["median_s"].notna()]
+    logs = np.log(timed[list(GEOMETRIC)].where(timed[list(GEOMETRIC)] > 0))
+    times = np.exp(logs.groupby([timed[c] for c in config], sort=False).mean())
+    counts = timed.groupby(config, sort=False).agg(blocks=("median_s", "size"), n_samples=("n_samples", "sum"))
+    # every other column from the configuration's first timed block (its first block if none was timed)
+    first = (pd.concat([timed, per_block[per_block["median_s"].isna()]]).drop_duplicates(config)
+             .drop(columns=[*GEOMETRIC, "n_samples", "block", "iqr_over_median", "noisy"], errors="ignore"))
+    out = first.merge(times.reset_index(), on=config, how="left").merge(counts.reset_index(), on=config, how="left")
+    out["blocks"] = out["blocks"].fillna(0).astype(int)
+    out["iqr_over_median"] = (out["p75_s"] - out["p25_s"]) / out["median_s"]
+    out["noisy"] = out["iqr_over_median"] > NOISY_IQR
+    out = add_roofline(out)
+    for q in INTERVALS:
+        values = np.log(timed[q].where(timed[q] > 0))
+        stats = values.groupby([timed[c] for c in config], sort=False).agg(["mean", "std", "count"])
+        half = t_dist.ppf(0.5 + confidence / 2, (stats["count"] - 1).clip(lower=1)) * stats["std"] / np.sqrt(stats["count"])
+        bounds = pd.DataFrame({f"{q}_ci_low": np.exp(stats["mean"] - half), f"{q}_ci_high": np.exp(stats["mean"] + half)})
+        bounds[stats["count"] < 2] = np.nan
+        out = out.merge(bounds.reset_index(), on=config, how="left")
+    return out
 
 
 def run(args):
@@ -485,6 +547,11 @@ STUDY = Study(
             "large allocating call is mostly page faults and the full grid at 2^25 does not fit the 10 minutes "
             "(bfloat16 at 2^25 would be only 2x the L3 anyway)", quick=None, nullable=True, minimum=0, maximum=34,
             parse=log2_size_or_none, selects=True),
+        Param("blocks", 3, "independent blocks at the large sizes (at least 2^blocks_from_log2): each draws fresh "
+              "inputs and the blocks are spread over the run; a row is the geometric mean of its blocks, and "
+              "its ratios get a 95 % interval across them (1: one block, no interval)", quick=1, minimum=1),
+        Param("blocks_from_log2", 20, "smallest size measured in blocks, as log2 of elements (the sizes the rerun "
+              "check compares)", quick=20, **LOG2),
         Param("min_run_time", CpuSettings.min_run_time, "CPU: seconds of samples before a small spread may end a "
               "measurement", quick=0.005, exclusive_minimum=0),
         Param("max_run_time", CpuSettings.max_run_time, "CPU: seconds after which a measurement ends however noisy "

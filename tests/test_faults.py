@@ -104,12 +104,15 @@ def wait_for(condition, timeout: float, what: str, poll: float = 0.01):
 # progress; "writing": as soon as its atomic write's temp file appears.
 SHAPES_BIG = "shapes:\n  activations: []\n  grid_limit: 6.0\n  points: 20001\n"
 KILL_CASES = [
-    pytest.param("shapes", SHAPES_BIG, "job", "computing", id="shapes-job-killed-while-computing"),
+    # Two of the four in the default run (a killed job, a lost node mid-write); the other
+    # two take half a minute each and run with `make test-slow`.
+    pytest.param("shapes", SHAPES_BIG, "job", "computing", id="shapes-job-killed-while-computing",
+                 marks=pytest.mark.slow),
     pytest.param("shapes", SHAPES_BIG, "pipeline", "writing", id="shapes-node-lost-while-writing"),
     pytest.param("kernels", "kernels:\n  providers: [eager, eager_out, manual]\n", "job", "computing",
                  id="kernels-timing-job-killed"),
     pytest.param("exp1_mnist", "exp1_mnist:\n  activations: [tanh]\n  seeds: 1\n", "pipeline", "computing",
-                 id="exp1-training-node-lost"),
+                 id="exp1-training-node-lost", marks=pytest.mark.slow),
 ]
 
 

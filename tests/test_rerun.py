@@ -151,3 +151,17 @@ def test_cost_verdicts_of_two_runs_agree_only_when_the_runs_do(tmp_path):
     split = (tmp_path / "tables" / "kernel_cost-rerun-verdicts-cpu-test-1c.md").read_text()
     assert "claim-cost-table-tanh" in split and book.get("kernel_cost.cpu-test-1c.rerun.verdicts.agree")["value"] < \
         book.get("kernel_cost.cpu-test-1c.rerun.verdicts.compared")["value"]
+
+
+def test_kernel_runs_in_blocks_are_also_compared_on_their_intervals():
+    def with_ci(values, half):
+        df = frame(values)
+        return df.assign(ratio_vs_relu_ci_low=df["ratio_vs_relu"] / half, ratio_vs_relu_ci_high=df["ratio_vs_relu"] * half)
+
+    old = with_ci({"gelu": 2.0, "tanh": 3.0}, 1.05)
+    new = with_ci({"gelu": 2.05, "tanh": 4.0}, 1.05)
+    pair = rerun.compare(old, new, quantities=["ratio_vs_relu"]).set_index("activation")
+    assert pair["overlap"].to_dict() == {"tanh": False, "gelu": True}
+    assert "95 % intervals overlap for 1 of 2" in rerun.summary(pair.reset_index(), 0.10)
+    # runs without intervals (one block, or older files) say nothing about overlap
+    assert "overlap" not in rerun.summary(rerun.compare(frame({"gelu": 2.0}), frame({"gelu": 2.0})), 0.10)

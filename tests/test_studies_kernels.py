@@ -4,6 +4,7 @@ clear errors, and a provider added with one table entry."""
 import io
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -235,3 +236,59 @@ def test_a_killed_sweep_leaves_the_previous_file_as_it_was_and_a_checkpoint_no_r
     assert subprocess.run([sys.executable, "-m", "actbench", *command], env=env(ACTBENCH_HW_ID=hw),
                           capture_output=True, timeout=600).returncode == 0
     assert not checkpoint.exists() and len(pd.read_parquet(done)) == len(pd.read_parquet(io.BytesIO(before)))
+
+
+def block_rows(gelu_times, relu_time=2e-6, copy_time=1e-6):
+    """Synthetic rows of one configuration timed in len(gelu_times) blocks."""
+    base = {"dtype": "float32", "numel": 2 ** 20, "threads": 1, "element_size": 4, "status": "ok",
+            "hw_id": "cpu-test-1c", "bytes_moved": 8 * 2 ** 20, "n_samples": 5}
+    rows = []
+    for block, t in enumerate(gelu_times):
+        for act, provider, mode, median in [("copy", "copy", "copy", copy_time), ("relu", "eager", "forward", relu_time),
+                                            ("gelu", "eager", "forward", t)]:
+            rows.append({**base, "block": block, "activation": act, "provider": provider, "mode": mode,
+                         "median_s": median, "p20_s": median, "p80_s": median, "p25_s": 0.9 * median,
+                         "p75_s": 1.1 * median, "copy_before_s": copy_time, "copy_after_s": copy_time,
+                         "copy_median_s": copy_time})
+    return pd.DataFrame(rows)
+
+
+def test_blocks_combine_to_the_geometric_mean_with_an_interval_across_blocks():
+    from scipy import stats
+
+    times = [4e-6, 5e-6, 6.4e-6]  # gelu/relu ratios 2, 2.5, 3.2
+    df = kernels.combine_blocks(block_rows(times)).set_index("activation")
+    assert len(df) == 3 and "block" not in df.columns
+    gelu = df.loc["gelu"]
+    logs = np.log(np.array(times) / 2e-6)
+    assert gelu["blocks"] == 3 and gelu["n_samples"] == 15
+    assert gelu["median_s"] == pytest.approx(np.exp(np.log(times).mean()))
+    assert gelu["ratio_vs_relu"] == pytest.approx(np.exp(logs.mean()))  # geometric mean of the block ratios
+    half = stats.t.ppf(0.975, 2) * logs.std(ddof=1) / np.sqrt(3)
+    assert gelu["ratio_vs_relu_ci_low"] == pytest.approx(np.exp(logs.mean() - half))
+    assert gelu["ratio_vs_relu_ci_high"] == pytest.approx(np.exp(logs.mean() + half))
+    assert gelu["ratio_vs_relu_ci_low"] < 2.5 < gelu["ratio_vs_relu_ci_high"]
+    assert df.loc["relu", "ratio_vs_relu"] == pytest.approx(1.0)
+
+
+def test_one_block_has_no_interval_and_identical_blocks_a_point_interval():
+    one = kernels.combine_blocks(block_rows([4e-6])).set_index("activation")
+    assert one.loc["gelu", "ratio_vs_relu"] == pytest.approx(2.0)
+    assert math.isnan(one.loc["gelu", "ratio_vs_relu_ci_low"]) and math.isnan(one.loc["gelu", "copy_fraction_ci_high"])
+    same = kernels.combine_blocks(block_rows([4e-6, 4e-6])).set_index("activation")
+    assert same.loc["gelu", "ratio_vs_relu_ci_low"] == pytest.approx(2.0)
+    assert same.loc["gelu", "ratio_vs_relu_ci_high"] == pytest.approx(2.0)
+
+
+def test_a_block_sweep_times_large_sizes_in_blocks_and_activations_side_by_side(tmp_path):
+    rc, path = run_study(tmp_path, "--activations", "gelu", "--providers", "eager", "--dtypes", "float32",
+                         "--modes", "forward", "--log2-sizes", "8", "10", "--threads", "1",
+                         "--blocks", "3", "--blocks-from-log2", "10")
+    assert rc == 0
+    df = pd.read_parquet(path)
+    assert not df.duplicated(subset=kernels.KEY).any()
+    blocks = df.set_index(["activation", "numel"])["blocks"]
+    assert (blocks.xs(1024, level="numel") == 3).all() and (blocks.xs(256, level="numel") == 1).all()
+    big = df[(df["numel"] == 1024) & (df["activation"] == "gelu")].iloc[0]
+    assert big["ratio_vs_relu_ci_low"] <= big["ratio_vs_relu"] <= big["ratio_vs_relu_ci_high"]
+    assert df.loc[df["numel"] == 256, "ratio_vs_relu_ci_low"].isna().all()

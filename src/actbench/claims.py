@@ -25,6 +25,7 @@ verdict. Optional keys of a claim:
 
 from __future__ import annotations
 
+import copy
 from importlib import resources
 
 import yaml
@@ -71,16 +72,28 @@ def _check(claim: dict, i: int) -> None:
             raise ClaimsError(f"claim {cid}: {key} must map names to metrics, got {claim[key]!r}")
 
 
+_PARSED: dict[str, list] = {}
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: the file is large
+
+
+def _parse(text: str) -> list[dict]:
+    """The claims in a YAML text, parsed once per distinct text (the report asks dozens of
+    times), as a fresh copy each time so that no caller sees another's changes."""
+    if text not in _PARSED:
+        _PARSED[text] = yaml.load(text, Loader=_LOADER) or []
+    return copy.deepcopy(_PARSED[text])
+
+
 def load_claims(text: str | None = None) -> list[dict]:
     """The ledger: actbench/claims.yaml plus the claims each study declares (``text``:
     only the claims in that YAML text)."""
     if text is None:
         from actbench.studies import units
 
-        claims = yaml.safe_load(resources.files("actbench").joinpath("claims.yaml").read_text()) or []
+        claims = _parse(resources.files("actbench").joinpath("claims.yaml").read_text())
         claims += [{"study": u.name, **c} for u in units().values() for c in u.claims]
     else:
-        claims = yaml.safe_load(text) or []
+        claims = _parse(text)
     seen = set()
     for i, claim in enumerate(claims):
         _check(claim, i)

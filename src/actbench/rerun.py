@@ -62,8 +62,16 @@ def compare(old: pd.DataFrame, new: pd.DataFrame, min_log2: int = 20, tolerance:
     big = 2 ** min_log2
     frames = []
     for q in quantities:
-        pair = _timed(old, q, big)[KEY + [q]].merge(_timed(new, q, big)[KEY + [q]], on=KEY, suffixes=("_old", "_new"))
+        # runs timed in blocks carry a 95 % interval per ratio; older runs do not
+        ci = [c for c in (f"{q}_ci_low", f"{q}_ci_high") if c in old.columns and c in new.columns]
+        pair = _timed(old, q, big)[KEY + [q, *ci]].merge(_timed(new, q, big)[KEY + [q, *ci]], on=KEY,
+                                                        suffixes=("_old", "_new"))
         pair = pair.rename(columns={f"{q}_old": "old", f"{q}_new": "new"}).assign(quantity=q)
+        if len(ci) == 2:
+            lo_old, hi_old, lo_new, hi_new = (pair[f"{q}_ci_{e}_{r}"] for r in ("old", "new") for e in ("low", "high"))
+            both = lo_old.notna() & lo_new.notna()
+            pair["overlap"] = ((lo_old <= hi_new) & (lo_new <= hi_old)).astype(float).where(both)  # 1, 0, or NaN
+            pair = pair.drop(columns=[c for c in pair.columns if "_ci_" in c])
         frames.append(pair)
     pair = pd.concat(frames, ignore_index=True)
     pair["change"] = pair["new"] / pair["old"] - 1
@@ -113,8 +121,17 @@ def summary(pair: pd.DataFrame, tolerance: float, what: str = "large-size values
         lines.append(f"{q}: {inside} of {len(grp)} {what} within {tolerance:.0%} "
                      f"(median |change| {med:.1%}; worst {worst['change']:+.1%}: {worst['activation']} "
                      f"{worst['provider']} {worst['mode']} {worst['dtype']} 2^{int(round(math.log2(worst['numel'])))} "
-                     f"{int(worst['threads'])} thread(s))")
+                     f"{int(worst['threads'])} thread(s))"
+                     + _overlap(grp))
     return "\n".join(lines)
+
+
+def _overlap(grp: pd.DataFrame) -> str:
+    """"; 95 % intervals overlap for k of n" where both runs gave intervals, else ""."""
+    if "overlap" not in grp.columns or grp["overlap"].isna().all():
+        return ""
+    known = grp["overlap"].dropna().astype(bool)
+    return f"; 95 % intervals overlap for {int(known.sum())} of {len(known)}"
 
 
 def add_subparser(sub) -> None:
@@ -137,8 +154,7 @@ def run(args) -> None:
         if args.show and not pair.empty:
             print(pair.head(args.show).to_string(index=False, float_format=lambda v: f"{v:.4g}"))
         for regime, grp in pair.groupby("regime"):
-            print(f"{regime}: " + summary(grp, args.tolerance, "values").replace("\n", f"\n{regime}: ")
-                  + f"; 95 % intervals overlap for {int(grp['overlap'].sum())} of {len(grp)}")
+            print(f"{regime}: " + summary(grp, args.tolerance, "values").replace("\n", f"\n{regime}: "))
         return
     pair = compare(old, new, args.min_log2, args.tolerance, args.quantities)
     if args.show and not pair.empty:

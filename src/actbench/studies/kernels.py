@@ -528,7 +528,7 @@ ACTIVATIONS = dict(min_items=0, parse=activation_list, unique=True)
 STUDY = Study(
     name=NAME,
     summary="Every activation x provider x mode x dtype x size (x CPU threads) timed against a copy of the same "
-            "bytes measured in the same run; it runs alone (the default took about 23 minutes alone on 2 cores, "
+            "bytes measured in the same run; it runs alone (the default took about 17 minutes alone on 2 cores, "
             "compilation included).",
     key=KEY,
     params=(
@@ -554,9 +554,10 @@ STUDY = Study(
             "large allocating call is mostly page faults and the full grid at 2^25 does not fit the 10 minutes "
             "(bfloat16 at 2^25 would be only 2x the L3 anyway)", quick=None, nullable=True, minimum=0, maximum=34,
             parse=log2_size_or_none, selects=True),
-        Param("blocks", 3, "independent blocks at the large sizes (at least 2^blocks_from_log2): each draws fresh "
+        Param("blocks", 1, "independent blocks at the large sizes (at least 2^blocks_from_log2): each draws fresh "
               "inputs and the blocks are spread over the run; a row is the geometric mean of its blocks, and "
-              "its ratios get a 95 % interval across them (1: one block, no interval)", quick=1, minimum=1),
+              "its ratios get a 95 % interval across them (1: one block, no interval; each block at 2^25 costs "
+              "about 10 minutes on 2 cores)", quick=1, minimum=1),
         Param("blocks_from_log2", 20, "smallest size measured in blocks, as log2 of elements (the sizes the rerun "
               "check compares)", quick=20, **LOG2),
         Param("min_run_time", CpuSettings.min_run_time, "CPU: seconds of samples before a small spread may end a "

@@ -24,6 +24,12 @@ def snakemake(*args, cwd=ROOT, check=True):
     return proc
 
 
+# The quick pipeline takes five to eight minutes on 2 cores, a third of CI's 20-minute
+# budget: the tests that need its whole run are in `make test-slow`. CI still runs
+# Snakemake end to end on subsets (tests/test_kernels_workflow.py, tests/test_faults.py).
+QUICK_PIPELINE = pytest.mark.slow
+
+
 @pytest.fixture(scope="session")
 def quick_run(tmp_path_factory):
     """Run the quick configuration once into a temp dir; shared by the tests below."""
@@ -47,6 +53,7 @@ def test_workflow_has_no_lints():
 QUICK_TIMING_ONLY = {"kernels", "kernel_cost", "training_step"}
 
 
+@QUICK_PIPELINE
 def test_quick_run_leaves_no_claim_pending(quick_run):
     """Every non-timing study of the quick preset produces what its claims need."""
     import json
@@ -57,6 +64,7 @@ def test_quick_run_leaves_no_claim_pending(quick_run):
     assert not pending, f"claims the quick run left pending: {pending}"
 
 
+@QUICK_PIPELINE
 def test_quick_slice_writes_results_and_report(quick_run):
     workdir, _ = quick_run
     shapes = pd.read_parquet(workdir / "results" / hw_id() / "shapes.parquet")
@@ -65,6 +73,7 @@ def test_quick_slice_writes_results_and_report(quick_run):
     assert (workdir / "docs/generated/figures/shapes.svg").stat().st_size > 10_000
 
 
+@QUICK_PIPELINE
 def test_second_run_has_nothing_to_do(quick_run):
     workdir, _ = quick_run
     proc = snakemake("--directory", str(workdir), "--cores", "8",
@@ -74,6 +83,7 @@ def test_second_run_has_nothing_to_do(quick_run):
 
 @pytest.mark.parametrize("changed", ["src/actbench/claims.yaml", "src/actbench/verdicts.py",
                                      "src/actbench/report/ledger.py", "results/<hw>/shapes.parquet"])
+@QUICK_PIPELINE
 def test_editing_claims_verdict_code_or_results_reruns_the_report(quick_run, changed):
     """The ledger is never stale: its declared inputs are the claims, the verdict and
     report code and every machine's results. (Snakemake reruns on a changed content, not
@@ -124,6 +134,7 @@ def build_docs(workdir: Path, generated: Path) -> Path:
     return workdir / "site"
 
 
+@QUICK_PIPELINE
 def test_docs_build_strict_with_live_number(quick_run):
     workdir, _ = quick_run
     site = build_docs(workdir, workdir / "docs/generated")

@@ -117,9 +117,7 @@ def record_numbers(df: pd.DataFrame, hw: str, book, source: str) -> None:
     add("reference.threads", ref["threads"], "d")
     add("reference.log2_numel", int(np.log2(ref["numel"])), "d")
     add("timings", int(len(ok)), "d")
-    if "blocks" in ok.columns and ok["blocks"].max() > 1:  # the large sizes were timed in blocks
-        add("blocks", int(ok["blocks"].max()), "d")
-        add("blocks_from_log2", int(ok.loc[ok["blocks"] > 1, "log2_numel"].min()), "d")
+    add("blocks", int(ok["blocks"].max()) if "blocks" in ok.columns else 1, "d")  # runs before blocks: one
     add("noisy_pct", 100 * float(ok["noisy"].mean()), ".0f")
     above = ok[(ok["activation"] != COPY) & (ok["copy_fraction"] > ABOVE_COPY)]
     add("above_copy_pct", 100 * len(above) / max(len(ok), 1), ".0f")

@@ -292,9 +292,12 @@ class KernelSweep:
         return _Prepared(impl, forward, backward, result.forward_rel_l2, result.grad_rel_l2)
 
     # -- measuring ----------------------------------------------------------------------------
-    def _time(self, fn, threads: int):
+    def _check_deadline(self) -> None:
         if self.sweep.deadline is not None and time.monotonic() > self.sweep.deadline:
             raise OutOfTime
+
+    def _time(self, fn, threads: int):
+        self._check_deadline()
         # No extra warm-up call: adaptive_autorange discards its block-size calls and
         # do_bench its first call and estimate runs (autotuning for a new size happens there).
         return time_fn(fn, self.sweep.device, threads, self.sweep.cpu, self.sweep.cuda)
@@ -338,7 +341,9 @@ class KernelSweep:
         g = torch.randn(2**log2, generator=gen, device=sweep.device, dtype=dtype)
         bar.set_postfix_str(f"2^{log2} {dtype_name}" + (f" block {block + 1}/{sweep.blocks_at(log2)}"
                                                          if sweep.blocks_at(log2) > 1 else ""))
-        # compile, autotune and check before anything of the group is timed
+        # compile, autotune and check before anything of the group is timed; a spent time
+        # budget stops here, not after minutes of compiling what it will never time
+        self._check_deadline()
         prepared = {(name, provider): self.prepare(name, provider, dtype, x, g)
                     for provider in sweep.providers for name in sweep.activations}
         for threads in sweep.slice_for(log2)[1]:
@@ -556,8 +561,8 @@ STUDY = Study(
             parse=log2_size_or_none, selects=True),
         Param("blocks", 1, "independent blocks at the large sizes (at least 2^blocks_from_log2): each draws fresh "
               "inputs and the blocks are spread over the run; a row is the geometric mean of its blocks, and "
-              "its ratios get a 95 % interval across them (1: one block, no interval; each block at 2^25 costs "
-              "about 10 minutes on 2 cores)", quick=1, minimum=1),
+              "its ratios get a t-interval (0.95 confidence) across them (1: one block, no interval; each block "
+              "at 2^25 costs about 10 minutes on 2 cores)", quick=1, minimum=1),
         Param("blocks_from_log2", 20, "smallest size measured in blocks, as log2 of elements (the sizes the rerun "
               "check compares)", quick=20, **LOG2),
         Param("min_run_time", CpuSettings.min_run_time, "CPU: seconds of samples before a small spread may end a "

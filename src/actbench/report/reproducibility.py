@@ -83,5 +83,5 @@ def build(results_dir: Path, out_dir: Path, book) -> None:
                 book.add(f"{prefix}.median_change_pct", 100 * float(grp["change"].abs().median()), ".1f",
                          source=source, hw=hw, exact=True)
                 if "overlap" in grp and grp["overlap"].notna().any():  # runs with intervals on both sides
-                    book.add(f"{prefix}.overlap_pct", 100 * float(grp["overlap"].astype(float).mean()), ".0f", source=source,
+                    book.add(f"{prefix}.overlap_pct", 100 * float(grp["overlap"].mean()), ".0f", source=source,
                              hw=hw, exact=True)

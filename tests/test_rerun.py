@@ -165,3 +165,68 @@ def test_kernel_runs_in_blocks_are_also_compared_on_their_intervals():
     assert "95 % intervals overlap for 1 of 2" in rerun.summary(pair.reset_index(), 0.10)
     # runs without intervals (one block, or older files) say nothing about overlap
     assert "overlap" not in rerun.summary(rerun.compare(frame({"gelu": 2.0}), frame({"gelu": 2.0})), 0.10)
+
+
+def test_blocks_needed_is_enough_for_two_runs_to_agree_within_ten_percent():
+    """Simulated runs whose blocks scatter by a known spread: with the number of blocks
+    blocks_needed derives from one run's interval, two runs agree within 10 % about 95 %
+    of the time; with a quarter of them, clearly less often."""
+    import numpy as np
+    from scipy.stats import t as t_dist
+
+    from actbench.report.reproducibility import blocks_needed, expected_within
+
+    rng = np.random.default_rng(0)
+    sd, k = 0.12, 8
+    half = t_dist.ppf(0.975, k - 1) * sd / np.sqrt(k)  # the interval a run of k blocks would report
+    need = int(blocks_needed(pd.Series([np.exp(-half)]), pd.Series([np.exp(half)]), pd.Series([k])).iloc[0])
+    assert need > k  # this spread needs more than the 8 blocks it was measured with
+
+    def agree(n):
+        a, b = (rng.normal(0, sd, (20_000, n)).mean(axis=1) for _ in range(2))
+        return np.mean(np.abs(np.exp(b - a) - 1) <= 0.10)
+
+    assert 0.93 <= agree(need) <= 0.97
+    assert agree(max(1, need // 4)) < 0.85
+    # and the agreement expected from two such runs of k blocks is what simulation gives
+    run = frame({"gelu": 2.0}).assign(blocks=k, ratio_vs_relu_ci_low=2.0 * np.exp(-half),
+                                      ratio_vs_relu_ci_high=2.0 * np.exp(half))
+    assert expected_within(run, run, "ratio_vs_relu")["p_within"].iloc[0] == pytest.approx(agree(k), abs=0.02)
+    # one block has no interval, so nothing can be said
+    assert blocks_needed(pd.Series([0.9]), pd.Series([1.1]), pd.Series([1])).isna().all()
+
+
+def test_report_records_per_size_and_block_interval_numbers(tmp_path):
+    from actbench.report import reproducibility
+    from actbench.report.numbers import NumberBook
+
+    def run(values):
+        rows = []
+        for numel in (2 ** 20, 2 ** 25):
+            df = frame(values, numel=numel)
+            rows.append(df.assign(blocks=4, ratio_vs_relu_ci_low=df["ratio_vs_relu"] / 1.2,
+                                  ratio_vs_relu_ci_high=df["ratio_vs_relu"] * 1.2,
+                                  copy_fraction_ci_low=df["copy_fraction"] / 1.1,
+                                  copy_fraction_ci_high=df["copy_fraction"] * 1.1))
+        return pd.concat(rows, ignore_index=True)
+
+    machine = tmp_path / "cpu-test-1c" / "rerun"
+    machine.mkdir(parents=True)
+    run({"gelu": 2.0, "tanh": 3.0}).to_parquet(machine / "kernels.blocks.first.parquet")
+    run({"gelu": 2.1, "tanh": 4.0}).to_parquet(machine / "kernels.blocks.second.parquet")
+    book = NumberBook()
+    reproducibility.build(tmp_path, tmp_path / "out", book)
+    prefix = "kernels.cpu-test-1c.rerun_blocks"
+    assert book.get(f"{prefix}.blocks")["value"] == 4
+    assert book.get(f"{prefix}.ratio_vs_relu.log2_25.within_pct")["value"] == pytest.approx(50)  # gelu yes, tanh no
+    assert book.get(f"{prefix}.ratio_vs_relu.log2_20.compared")["value"] == 2
+    assert book.get(f"{prefix}.ratio_vs_relu.log2_25.half_width_pct")["value"] == pytest.approx(20)
+    assert book.get(f"{prefix}.copy_fraction.log2_20.half_width_pct")["value"] == pytest.approx(10)
+    # a wider interval (the same number of blocks) means more blocks to agree within 10 %
+    assert book.get(f"{prefix}.ratio_vs_relu.log2_25.blocks_needed")["value"] > \
+        book.get(f"{prefix}.copy_fraction.log2_25.blocks_needed")["value"]
+    # the wider the blocks' scatter, the less agreement it predicts
+    assert 0 < book.get(f"{prefix}.ratio_vs_relu.log2_25.expected_within_pct")["value"] < \
+        book.get(f"{prefix}.copy_fraction.log2_25.expected_within_pct")["value"] < 100
+    # tanh moved by a third: every slice agreed less often than the blocks' scatter predicts
+    assert book.get(f"{prefix}.slices")["value"] == book.get(f"{prefix}.slices_below_expected")["value"] == 4

@@ -11,12 +11,19 @@ median change, so that the pages state how far a single measurement can be trust
 one-block design of ``kernel_cost`` (15 rounds sharing one set of buffers); their
 comparison (prefix ``kernel_cost.<hw>.rerun_one_block``) is the finding that made the
 block the replicate, and stays on the pages as the reason.
+
+``rerun/kernels.blocks.{first,second}.parquet`` are two runs of a subset of the sweep
+timed in several blocks (the command is on the Kernels page): does replication make the
+sweep's rows reproduce, and how many blocks would it take? Besides the counts above they
+give, per size, the median half-width of the rows' 95 % intervals and the number of
+blocks a row would need for two runs to agree within 10 % (:func:`blocks_needed`).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from actbench import rerun
@@ -29,7 +36,81 @@ TOLERANCE = 0.10
 PAIRS = (("kernels", "rerun", "kernels.parquet", "rerun/kernels.parquet"),
          ("kernel_cost", "rerun", "kernel_cost.parquet", "rerun/kernel_cost.parquet"),
          ("kernel_cost", "rerun_one_block", "rerun/kernel_cost.one-block.first.parquet",
-          "rerun/kernel_cost.one-block.second.parquet"))
+          "rerun/kernel_cost.one-block.second.parquet"),
+         ("kernels", "rerun_blocks", "rerun/kernels.blocks.first.parquet", "rerun/kernels.blocks.second.parquet"))
+
+
+def block_sd(ci_low: pd.Series, ci_high: pd.Series, blocks: pd.Series) -> pd.Series:
+    """The spread of one block on the log scale, from a row's t-interval across its k blocks:
+    ln(high/low) / 2 · sqrt(k) / t(0.975, k-1); NaN for a row of one block."""
+    from scipy.stats import t as t_dist
+
+    k = blocks.astype(float)
+    return (np.log(ci_high / ci_low) / 2 * np.sqrt(k) / t_dist.ppf(0.975, (k - 1).clip(lower=1))).where(k >= 2)
+
+
+def blocks_needed(ci_low: pd.Series, ci_high: pd.Series, blocks: pd.Series, tolerance: float = TOLERANCE) -> pd.Series:
+    """Blocks a row would need for two runs to agree within ``tolerance`` 95 % of the time.
+
+    Two runs of n blocks each differ (on the log scale) by sd · sqrt(2/n), with sd the
+    spread of one block (:func:`block_sd`); that stays within ln(1 + tolerance) with 95 %
+    probability when 1.96 · sd · sqrt(2/n) <= ln(1 + tolerance). This assumes the blocks
+    of both runs are draws from one distribution: an offset that a whole run shares is not
+    in it, so the count is a lower bound."""
+    return np.ceil(2 * (1.96 * block_sd(ci_low, ci_high, blocks) / np.log1p(tolerance)) ** 2)
+
+
+def expected_within(old: pd.DataFrame, new: pd.DataFrame, q: str, tolerance: float = TOLERANCE) -> pd.DataFrame:
+    """Per row timed in blocks in both runs: the chance that the two runs agree within
+    ``tolerance`` if they differed only by the scatter of their blocks (normal on the log
+    scale, each run's mean of k blocks having sd/sqrt(k)). Observed agreement below it
+    means variation that a whole run shares."""
+    from scipy.stats import norm
+
+    cols = [f"{q}_ci_low", f"{q}_ci_high", "blocks"]
+    pair = old[rerun.KEY + cols].merge(new[rerun.KEY + cols], on=rerun.KEY, suffixes=("_old", "_new"))
+    pair = pair[~pair["activation"].isin(rerun.TRIVIAL[q])]
+    spread = np.sqrt(sum(block_sd(pair[f"{q}_ci_low_{r}"], pair[f"{q}_ci_high_{r}"], pair[f"blocks_{r}"]) ** 2
+                         / pair[f"blocks_{r}"] for r in ("old", "new")))
+    return pair[rerun.KEY].assign(p_within=2 * norm.cdf(np.log1p(tolerance) / spread) - 1).dropna()
+
+
+def record_block_intervals(old: pd.DataFrame, new: pd.DataFrame, prefix: str, book, source: str, hw: str) -> None:
+    """Per quantity and size: the median half-width of the rows' 95 % intervals and the
+    median number of blocks a row would need (both runs' rows), and the agreement expected
+    from the blocks' scatter alone, and in how many (quantity, size) slices the runs agreed
+    less often than that."""
+    slices = []
+    for q in rerun.DEFAULT_QUANTITIES:
+        low, high = f"{q}_ci_low", f"{q}_ci_high"
+        if low not in old.columns or low not in new.columns:
+            continue
+        rows = pd.concat([df[df[low].notna() & ~df["activation"].isin(rerun.TRIVIAL[q])] for df in (old, new)])
+        expected = expected_within(old, new, q)
+        observed = rerun.compare(old, new, tolerance=TOLERANCE, quantities=[q])
+        for log2, grp in rows.groupby(rows["numel"].map(lambda n: int(n).bit_length() - 1)):
+            key = f"{prefix}.{q}.log2_{log2}"
+            half = 100 * (np.sqrt(grp[high] / grp[low]) - 1)  # geometric half-width, in %
+            book.add(f"{key}.half_width_pct", float(half.median()), ".0f", source=source, hw=hw, exact=True)
+            book.add(f"{key}.blocks_needed", float(blocks_needed(grp[low], grp[high], grp["blocks"]).median()), ".0f",
+                     source=source, hw=hw, exact=True)
+            p_within = expected.loc[expected["numel"] == 2 ** log2, "p_within"]
+            if len(p_within):
+                book.add(f"{key}.expected_within_pct", 100 * float(p_within.mean()), ".0f", source=source, hw=hw,
+                         exact=True)
+                slices.append(observed.loc[observed["numel"] == 2 ** log2, "within"].mean() < p_within.mean())
+    book.add(f"{prefix}.slices", len(slices), "d", source=source, hw=hw, exact=True)
+    book.add(f"{prefix}.slices_below_expected", int(sum(slices)), "d", source=source, hw=hw, exact=True)
+
+
+def record_pair(grp: pd.DataFrame, prefix: str, book, source: str, hw: str) -> None:
+    """Rows compared, % within the tolerance, median |change| and % of overlapping intervals."""
+    book.add(f"{prefix}.compared", len(grp), "d", source=source, hw=hw, exact=True)
+    book.add(f"{prefix}.within_pct", 100 * float(grp["within"].mean()), ".0f", source=source, hw=hw, exact=True)
+    book.add(f"{prefix}.median_change_pct", 100 * float(grp["change"].abs().median()), ".1f", source=source, hw=hw,
+             exact=True)
+    if "overlap" in grp and grp["overlap"].notna().any():  # runs with intervals on both sides
+        book.add(f"{prefix}.overlap_pct", 100 * float(grp["overlap"].mean()), ".0f", source=source, hw=hw, exact=True)
 
 
 def cost_verdicts(df, hw: str) -> dict[str, str]:
@@ -75,13 +156,13 @@ def build(results_dir: Path, out_dir: Path, book) -> None:
                 verdict_agreement(old, new, hw, label, book, source, out_dir)
             groups = pair.groupby(["regime", "quantity"]) if study == "kernel_cost" else pair.groupby("quantity")
             for key, grp in groups:
-                name = ".".join(key) if isinstance(key, tuple) else key
-                prefix = f"{study}.{hw}.{label}.{name}"
-                book.add(f"{prefix}.compared", len(grp), "d", source=source, hw=hw, exact=True)
-                book.add(f"{prefix}.within_pct", 100 * float(grp["within"].mean()), ".0f", source=source, hw=hw,
-                         exact=True)
-                book.add(f"{prefix}.median_change_pct", 100 * float(grp["change"].abs().median()), ".1f",
-                         source=source, hw=hw, exact=True)
-                if "overlap" in grp and grp["overlap"].notna().any():  # runs with intervals on both sides
-                    book.add(f"{prefix}.overlap_pct", 100 * float(grp["overlap"].mean()), ".0f", source=source,
-                             hw=hw, exact=True)
+                record_pair(grp, f"{study}.{hw}.{label}." + (".".join(key) if isinstance(key, tuple) else key),
+                            book, source, hw)
+            if study == "kernels":  # per size too: the DRAM size and the cache sizes behave differently
+                sizes = pair["numel"].map(lambda n: int(n).bit_length() - 1)
+                for (q, log2), grp in pair.groupby(["quantity", sizes]):
+                    record_pair(grp, f"{study}.{hw}.{label}.{q}.log2_{log2}", book, source, hw)
+                if "blocks" in old.columns and old["blocks"].max() > 1:
+                    book.add(f"{study}.{hw}.{label}.blocks", int(old["blocks"].max()), "d", source=source, hw=hw,
+                             exact=True)
+                    record_block_intervals(old, new, f"{study}.{hw}.{label}", book, source, hw)

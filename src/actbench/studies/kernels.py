@@ -561,8 +561,8 @@ STUDY = Study(
             parse=log2_size_or_none, selects=True),
         Param("blocks", 1, "independent blocks at the large sizes (at least 2^blocks_from_log2): each draws fresh "
               "inputs and the blocks are spread over the run; a row is the geometric mean of its blocks, and "
-              "its ratios get a t-interval (0.95 confidence) across them (1: one block, no interval; each block "
-              "at 2^25 costs about 10 minutes on 2 cores)", quick=1, minimum=1),
+              "its ratios get a t-interval (0.95 confidence) across them (1: one block, no interval; every "
+              "extra block repeats every timing at those sizes)", quick=1, minimum=1),
         Param("blocks_from_log2", 20, "smallest size measured in blocks, as log2 of elements (the sizes the rerun "
               "check compares)", quick=20, **LOG2),
         Param("min_run_time", CpuSettings.min_run_time, "CPU: seconds of samples before a small spread may end a "

@@ -107,6 +107,31 @@ def test_editing_claims_verdict_code_or_results_reruns_the_report(quick_run, cha
         os.utime(path, (stat.st_atime, stat.st_mtime))
 
 
+def test_every_module_the_report_imports_is_a_declared_input_of_the_report_rule():
+    """The fast half of the staleness check above: every actbench file that running the
+    report loads (its own modules, every study's, and what they import) matches one of
+    the report rule's declared code patterns, so editing it reruns the report."""
+    import fnmatch
+    import re
+
+    rule = (ROOT / "workflow/rules/report.smk").read_text()
+    block = rule[rule.index("REPORT_CODE = sorted("):]
+    block = block[:block.index("\n)\n")]
+    patterns = [str(ROOT / "src/actbench" / p) for p in re.findall(r'_glob\.glob\(f"\{_SRC\}/([^"]+)"\)', block)]
+    assert patterns, "no glob patterns found in REPORT_CODE"
+    probe = ("import importlib, pkgutil, sys, actbench.report as r, actbench.studies as s\n"
+             "for pkg in (r, s):\n"
+             "    for m in pkgutil.iter_modules(pkg.__path__): importlib.import_module(f'{pkg.__name__}.{m.name}')\n"
+             "print('\\n'.join(sorted(m.__file__ for n, m in sys.modules.items()\n"
+             "                        if n.startswith('actbench') and getattr(m, '__file__', None))))")
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                            cwd=ROOT).stdout.split()
+    data = [str(ROOT / "src/actbench" / n) for n in ("claims.yaml", "columns.yaml", "tutorial_outline.yaml")]
+    missing = [f for f in loaded + data if f.endswith((".py", ".yaml"))
+               and not any(fnmatch.fnmatch(f, p) for p in patterns)]
+    assert not missing, f"the report loads these but the rule does not declare them: {missing}"
+
+
 @pytest.mark.parametrize("bad, message", [
     ("shapes:\n  grid_limt: 3\n", "'grid_limt' was unexpected"),
     ("shapes:\n  points: many\n", "'many' is not of type 'integer'"),

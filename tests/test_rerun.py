@@ -230,3 +230,12 @@ def test_report_records_per_size_and_block_interval_numbers(tmp_path):
         book.get(f"{prefix}.copy_fraction.log2_25.expected_within_pct")["value"] < 100
     # tanh moved by a third: every slice agreed less often than the blocks' scatter predicts
     assert book.get(f"{prefix}.slices")["value"] == book.get(f"{prefix}.slices_below_expected")["value"] == 4
+
+
+def test_summary_has_a_line_per_size_when_the_runs_share_several():
+    old = pd.concat([frame({"gelu": 2.0, "tanh": 3.0}, numel=2 ** 20), frame({"gelu": 2.0, "tanh": 3.0}, numel=2 ** 25)])
+    new = pd.concat([frame({"gelu": 2.0, "tanh": 3.0}, numel=2 ** 20), frame({"gelu": 2.0, "tanh": 4.0}, numel=2 ** 25)])
+    lines = rerun.summary(rerun.compare(old, new, quantities=["ratio_vs_relu"]), 0.10).splitlines()
+    assert lines[0].startswith("ratio_vs_relu: 3 of 4 large-size values within 10%")
+    assert lines[1].startswith("  at 2^20: 2 of 2") and lines[2].startswith("  at 2^25: 1 of 2")
+    assert "worst +33.3%: tanh" in lines[2]

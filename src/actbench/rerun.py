@@ -111,19 +111,27 @@ def compare_cost(old: pd.DataFrame, new: pd.DataFrame, tolerance: float = 0.10) 
 
 
 def summary(pair: pd.DataFrame, tolerance: float, what: str = "large-size values") -> str:
+    """A line per quantity; where the runs share several sizes, an indented line per size
+    too (a cache-resident size and one out of cache reproduce differently)."""
     if pair.empty:
         return "no configuration was timed at a large size in both runs"
     lines = []
     for q, grp in pair.groupby("quantity", sort=False):
-        inside = int(grp["within"].sum())
-        worst = grp.iloc[0]
-        med = float(grp["change"].abs().median())
-        lines.append(f"{q}: {inside} of {len(grp)} {what} within {tolerance:.0%} "
-                     f"(median |change| {med:.1%}; worst {worst['change']:+.1%}: {worst['activation']} "
-                     f"{worst['provider']} {worst['mode']} {worst['dtype']} 2^{int(round(math.log2(worst['numel'])))} "
-                     f"{int(worst['threads'])} thread(s))"
-                     + _overlap(grp))
+        lines.append(f"{q}: " + _line(grp, tolerance, what))
+        sizes = grp["numel"].map(lambda n: int(n).bit_length() - 1)
+        if sizes.nunique() > 1:
+            lines += [f"  at 2^{log2}: " + _line(part, tolerance, what) for log2, part in grp.groupby(sizes)]
     return "\n".join(lines)
+
+
+def _line(grp: pd.DataFrame, tolerance: float, what: str) -> str:
+    inside = int(grp["within"].sum())
+    worst = grp.iloc[0]
+    med = float(grp["change"].abs().median())
+    return (f"{inside} of {len(grp)} {what} within {tolerance:.0%} "
+            f"(median |change| {med:.1%}; worst {worst['change']:+.1%}: {worst['activation']} "
+            f"{worst['provider']} {worst['mode']} {worst['dtype']} 2^{int(round(math.log2(worst['numel'])))} "
+            f"{int(worst['threads'])} thread(s))" + _overlap(grp))
 
 
 def _overlap(grp: pd.DataFrame) -> str:

@@ -613,3 +613,26 @@ def test_references_link_to_arxiv_or_doi():
     for kind, ident, url in links:
         expected = f"https://arxiv.org/abs/{ident}" if kind == "arXiv:" else f"https://doi.org/{ident}"
         assert url == expected, (ident, url)
+
+
+def test_the_kernels_page_gives_the_command_its_replicated_runs_record():
+    """The Kernels page prints the command of the two replicated sweep runs committed in
+    rerun/; both files record exactly the settings that command gives (threads 'all' is
+    the recording machine's core count)."""
+    import shlex
+
+    from actbench.cli import build_parser
+    from actbench.studies import get as study_unit
+
+    page = (ROOT / "docs" / "kernels.md").read_text()
+    block = re.search(r"```bash\n(python -m actbench kernels [^`]*--blocks [^`]*)```", page)
+    assert block, "no replicated-sweep command on the Kernels page"
+    argv = shlex.split(block.group(1).replace("\\\n", " "))[3:]
+    assert argv[0] == "kernels"
+    expected = study_unit("kernels").settings(build_parser().parse_args(argv))
+    for name in ("first", "second"):
+        df = pd.read_parquet(ROOT / "results" / "cpu-amd-epyc-2c" / "rerun" / f"kernels.blocks.{name}.parquet")
+        recorded = [json.loads(s) for s in df["settings"].unique()]
+        assert len(recorded) == 1, f"{name}: rows made with {len(recorded)} settings"
+        want = {**expected, "threads": [1, int(df["hw_logical_cores"].iloc[0])]}
+        assert recorded[0] == want, f"{name} run: {recorded[0]} != the page's command {want}"

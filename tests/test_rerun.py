@@ -174,7 +174,7 @@ def test_blocks_needed_is_enough_for_two_runs_to_agree_within_ten_percent():
     import numpy as np
     from scipy.stats import t as t_dist
 
-    from actbench.report.reproducibility import blocks_needed, expected_within
+    from actbench.report.reproducibility import blocks_needed, paired_intervals
 
     rng = np.random.default_rng(0)
     sd, k = 0.12, 8
@@ -191,7 +191,7 @@ def test_blocks_needed_is_enough_for_two_runs_to_agree_within_ten_percent():
     # and the agreement expected from two such runs of k blocks is what simulation gives
     run = frame({"gelu": 2.0}).assign(blocks=k, ratio_vs_relu_ci_low=2.0 * np.exp(-half),
                                       ratio_vs_relu_ci_high=2.0 * np.exp(half))
-    assert expected_within(run, run, "ratio_vs_relu")["p_within"].iloc[0] == pytest.approx(agree(k), abs=0.02)
+    assert paired_intervals(run, run, "ratio_vs_relu")["p_within"].iloc[0] == pytest.approx(agree(k), abs=0.02)
     # one block has no interval, so nothing can be said
     assert blocks_needed(pd.Series([0.9]), pd.Series([1.1]), pd.Series([1])).isna().all()
 
@@ -239,3 +239,19 @@ def test_summary_has_a_line_per_size_when_the_runs_share_several():
     assert lines[0].startswith("ratio_vs_relu: 3 of 4 large-size values within 10%")
     assert lines[1].startswith("  at 2^20: 2 of 2") and lines[2].startswith("  at 2^25: 1 of 2")
     assert "worst +33.3%: tanh" in lines[2]
+
+
+def test_block_numbers_need_intervals_in_both_runs(tmp_path):
+    from actbench.report import reproducibility
+    from actbench.report.numbers import NumberBook
+
+    machine = tmp_path / "cpu-test-1c" / "rerun"
+    machine.mkdir(parents=True)
+    blocked = frame({"gelu": 2.0}).assign(blocks=4, ratio_vs_relu_ci_low=1.8, ratio_vs_relu_ci_high=2.2)
+    blocked.to_parquet(machine / "kernels.blocks.first.parquet")
+    frame({"gelu": 2.0}).assign(blocks=1).to_parquet(machine / "kernels.blocks.second.parquet")
+    book = NumberBook()
+    reproducibility.build(tmp_path, tmp_path / "out", book)
+    assert book.get("kernels.cpu-test-1c.rerun_blocks.ratio_vs_relu.compared")["value"] == 1
+    assert book.get("kernels.cpu-test-1c.rerun_blocks.blocks") is None
+    assert not [k for k in book.as_dict()["numbers"] if "half_width" in k or "blocks_needed" in k]

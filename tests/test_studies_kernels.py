@@ -268,6 +268,7 @@ def test_blocks_combine_to_the_geometric_mean_with_an_interval_across_blocks():
     assert gelu["ratio_vs_relu_ci_low"] == pytest.approx(np.exp(logs.mean() - half))
     assert gelu["ratio_vs_relu_ci_high"] == pytest.approx(np.exp(logs.mean() + half))
     assert gelu["ratio_vs_relu_ci_low"] < 2.5 < gelu["ratio_vs_relu_ci_high"]
+    assert gelu["ratio_vs_relu_ci_n"] == gelu["copy_fraction_ci_n"] == 3
     assert df.loc["relu", "ratio_vs_relu"] == pytest.approx(1.0)
 
 

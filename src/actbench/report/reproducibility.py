@@ -41,8 +41,9 @@ PAIRS = (("kernels", "rerun", "kernels.parquet", "rerun/kernels.parquet"),
 
 
 def block_sd(ci_low: pd.Series, ci_high: pd.Series, blocks: pd.Series) -> pd.Series:
-    """The spread of one block on the log scale, from a row's t-interval across its k blocks:
-    ln(high/low) / 2 · sqrt(k) / t(0.975, k-1); NaN for a row of one block."""
+    """The spread of one block on the log scale, from a row's 95 % t-interval across its k
+    blocks (``kernels.combine_blocks``): ln(high/low) / 2 · sqrt(k) / t(0.975, k-1); NaN
+    for a row of one block."""
     from scipy.stats import t as t_dist
 
     k = blocks.astype(float)
@@ -54,53 +55,64 @@ def blocks_needed(ci_low: pd.Series, ci_high: pd.Series, blocks: pd.Series, tole
 
     Two runs of n blocks each differ (on the log scale) by sd · sqrt(2/n), with sd the
     spread of one block (:func:`block_sd`); that stays within ln(1 + tolerance) with 95 %
-    probability when 1.96 · sd · sqrt(2/n) <= ln(1 + tolerance). This assumes the blocks
-    of both runs are draws from one distribution: an offset that a whole run shares is not
-    in it, so the count is a lower bound."""
-    return np.ceil(2 * (1.96 * block_sd(ci_low, ci_high, blocks) / np.log1p(tolerance)) ** 2)
+    probability when 1.96 · sd · sqrt(2/n) <= ln(1 + tolerance). (The symmetric band
+    ±ln(1 + tolerance) is a little narrower than the check's |new/old - 1| <= tolerance,
+    so the count errs high.) The model is that both runs' blocks are draws from one
+    distribution; variation that a whole run shares is not in it, and the spread comes
+    from a few blocks, so the count is an estimate for a typical row, and an optimistic
+    one if such shared variation exists."""
+    return np.ceil(2 * (1.96 * block_sd(ci_low, ci_high, blocks) / np.log1p(tolerance)) ** 2).clip(lower=1)
 
 
-def expected_within(old: pd.DataFrame, new: pd.DataFrame, q: str, tolerance: float = TOLERANCE) -> pd.DataFrame:
-    """Per row timed in blocks in both runs: the chance that the two runs agree within
-    ``tolerance`` if they differed only by the scatter of their blocks (normal on the log
-    scale, each run's mean of k blocks having sd/sqrt(k)). Observed agreement below it
-    means variation that a whole run shares."""
+def _interval_count(df: pd.DataFrame, q: str) -> pd.Series:
+    """Blocks behind each row's interval of ``q`` (older files: the row's block count)."""
+    return df[f"{q}_ci_n"] if f"{q}_ci_n" in df.columns else df["blocks"]
+
+
+def paired_intervals(old: pd.DataFrame, new: pd.DataFrame, q: str, tolerance: float = TOLERANCE) -> pd.DataFrame:
+    """The rows ``rerun.compare`` compares for ``q`` that carry an interval in both runs,
+    with each run's interval and block count, and ``p_within``: the chance that the two
+    runs agree within ``tolerance`` if they differed only by the scatter of their blocks
+    (normal on the log scale, a run's mean of k blocks having sd/sqrt(k)). Observed
+    agreement well below it points at variation that a whole run shares."""
     from scipy.stats import norm
 
-    cols = [f"{q}_ci_low", f"{q}_ci_high", "blocks"]
-    pair = old[rerun.KEY + cols].merge(new[rerun.KEY + cols], on=rerun.KEY, suffixes=("_old", "_new"))
-    pair = pair[~pair["activation"].isin(rerun.TRIVIAL[q])]
-    spread = np.sqrt(sum(block_sd(pair[f"{q}_ci_low_{r}"], pair[f"{q}_ci_high_{r}"], pair[f"blocks_{r}"]) ** 2
-                         / pair[f"blocks_{r}"] for r in ("old", "new")))
-    return pair[rerun.KEY].assign(p_within=2 * norm.cdf(np.log1p(tolerance) / spread) - 1).dropna()
+    low, high = f"{q}_ci_low", f"{q}_ci_high"
+    pair = rerun.compare(old, new, tolerance=tolerance, quantities=[q])
+    sides = [df[rerun.KEY + [low, high]].assign(k=_interval_count(df, q)) for df in (old, new)]
+    pair = pair.merge(sides[0], on=rerun.KEY).merge(sides[1], on=rerun.KEY, suffixes=("_old", "_new"))
+    pair = pair[pair[f"{low}_old"].notna() & pair[f"{low}_new"].notna()].copy()
+    sd = {r: block_sd(pair[f"{low}_{r}"], pair[f"{high}_{r}"], pair[f"k_{r}"]) for r in ("old", "new")}
+    spread = np.sqrt(sum(sd[r] ** 2 / pair[f"k_{r}"] for r in sd))
+    pair["p_within"] = 2 * norm.cdf(np.log1p(tolerance) / spread) - 1
+    pair["log2"] = pair["numel"].map(lambda n: int(n).bit_length() - 1)
+    return pair
 
 
 def record_block_intervals(old: pd.DataFrame, new: pd.DataFrame, prefix: str, book, source: str, hw: str) -> None:
-    """Per quantity and size: the median half-width of the rows' 95 % intervals and the
-    median number of blocks a row would need (both runs' rows), and the agreement expected
-    from the blocks' scatter alone, and in how many (quantity, size) slices the runs agreed
-    less often than that."""
+    """Per quantity and size, on the rows both runs timed in blocks: the median half-width
+    of the rows' 95 % intervals and the median number of blocks a row would need (both
+    runs' rows), the agreement expected from the blocks' scatter alone, and in how many
+    (quantity, size) slices the runs agreed less often than that."""
     slices = []
     for q in rerun.DEFAULT_QUANTITIES:
         low, high = f"{q}_ci_low", f"{q}_ci_high"
         if low not in old.columns or low not in new.columns:
             continue
-        rows = pd.concat([df[df[low].notna() & ~df["activation"].isin(rerun.TRIVIAL[q])] for df in (old, new)])
-        expected = expected_within(old, new, q)
-        observed = rerun.compare(old, new, tolerance=TOLERANCE, quantities=[q])
-        for log2, grp in rows.groupby(rows["numel"].map(lambda n: int(n).bit_length() - 1)):
+        for log2, grp in paired_intervals(old, new, q).groupby("log2"):
             key = f"{prefix}.{q}.log2_{log2}"
-            half = 100 * (np.sqrt(grp[high] / grp[low]) - 1)  # geometric half-width, in %
+            lows = pd.concat([grp[f"{low}_old"], grp[f"{low}_new"]])
+            highs = pd.concat([grp[f"{high}_old"], grp[f"{high}_new"]])
+            half = 100 * (np.sqrt(highs / lows) - 1)  # geometric half-width, in %
+            need = blocks_needed(lows, highs, pd.concat([grp["k_old"], grp["k_new"]]))
             book.add(f"{key}.half_width_pct", float(half.median()), ".0f", source=source, hw=hw, exact=True)
-            book.add(f"{key}.blocks_needed", float(blocks_needed(grp[low], grp[high], grp["blocks"]).median()), ".0f",
-                     source=source, hw=hw, exact=True)
-            p_within = expected.loc[expected["numel"] == 2 ** log2, "p_within"]
-            if len(p_within):
-                book.add(f"{key}.expected_within_pct", 100 * float(p_within.mean()), ".0f", source=source, hw=hw,
-                         exact=True)
-                slices.append(observed.loc[observed["numel"] == 2 ** log2, "within"].mean() < p_within.mean())
-    book.add(f"{prefix}.slices", len(slices), "d", source=source, hw=hw, exact=True)
-    book.add(f"{prefix}.slices_below_expected", int(sum(slices)), "d", source=source, hw=hw, exact=True)
+            book.add(f"{key}.blocks_needed", float(need.median()), ".0f", source=source, hw=hw, exact=True)
+            book.add(f"{key}.expected_within_pct", 100 * float(grp["p_within"].mean()), ".0f", source=source, hw=hw,
+                     exact=True)
+            slices.append(grp["within"].mean() < grp["p_within"].mean())
+    if slices:
+        book.add(f"{prefix}.slices", len(slices), "d", source=source, hw=hw, exact=True)
+        book.add(f"{prefix}.slices_below_expected", int(sum(slices)), "d", source=source, hw=hw, exact=True)
 
 
 def record_pair(grp: pd.DataFrame, prefix: str, book, source: str, hw: str) -> None:
@@ -162,7 +174,7 @@ def build(results_dir: Path, out_dir: Path, book) -> None:
                 sizes = pair["numel"].map(lambda n: int(n).bit_length() - 1)
                 for (q, log2), grp in pair.groupby(["quantity", sizes]):
                     record_pair(grp, f"{study}.{hw}.{label}.{q}.log2_{log2}", book, source, hw)
-                if "blocks" in old.columns and old["blocks"].max() > 1:
+                if all("blocks" in df.columns and df["blocks"].max() > 1 for df in (old, new)):
                     book.add(f"{study}.{hw}.{label}.blocks", int(old["blocks"].max()), "d", source=source, hw=hw,
                              exact=True)
                     record_block_intervals(old, new, f"{study}.{hw}.{label}", book, source, hw)

@@ -454,7 +454,8 @@ def combine_blocks(df: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
     many), sample counts their sum. ``copy_fraction`` and ``ratio_vs_relu`` also get a
     95 % interval across blocks: a t-interval on the log of the per-block values, the block
     being the replicate (a rerun draws new inputs and meets the machine at another
-    minute, as a new block does). With one block the interval is NaN."""
+    minute, as a new block does). ``*_ci_n`` is the number of blocks behind the interval
+    (those where the quantity was measured). With one block the interval is NaN."""
     if df.empty or "block" not in df.columns or "median_s" not in df.columns:
         return add_roofline(df)
     config = [c for c in KEY if c != "hw_id"]
@@ -475,12 +476,13 @@ def combine_blocks(df: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
         values = np.log(timed[q].where(timed[q] > 0))
         stats = values.groupby([timed[c] for c in config], sort=False).agg(["mean", "std", "count"])
         if not (stats["count"] >= 2).any():
-            out = out.assign(**{f"{q}_ci_low": np.nan, f"{q}_ci_high": np.nan})
+            out = out.assign(**{f"{q}_ci_low": np.nan, f"{q}_ci_high": np.nan, f"{q}_ci_n": np.nan})
             continue
         from scipy.stats import t as t_dist  # here: the GPU image has no SciPy, and times one block
 
         half = t_dist.ppf(0.5 + confidence / 2, (stats["count"] - 1).clip(lower=1)) * stats["std"] / np.sqrt(stats["count"])
-        bounds = pd.DataFrame({f"{q}_ci_low": np.exp(stats["mean"] - half), f"{q}_ci_high": np.exp(stats["mean"] + half)})
+        bounds = pd.DataFrame({f"{q}_ci_low": np.exp(stats["mean"] - half), f"{q}_ci_high": np.exp(stats["mean"] + half),
+                               f"{q}_ci_n": stats["count"].astype(float)})  # the blocks behind the interval
         bounds[stats["count"] < 2] = np.nan
         out = out.merge(bounds.reset_index(), on=config, how="left")
     return out

@@ -636,3 +636,17 @@ def test_the_kernels_page_gives_the_command_its_replicated_runs_record():
         assert len(recorded) == 1, f"{name}: rows made with {len(recorded)} settings"
         want = {**expected, "threads": [1, int(df["hw_logical_cores"].iloc[0])]}
         assert recorded[0] == want, f"{name} run: {recorded[0]} != the page's command {want}"
+
+
+def test_the_kernels_page_gives_the_settings_of_the_ten_block_kernel_cost_runs():
+    from actbench.cli import build_parser
+    from actbench.studies import get as study_unit
+
+    page = (ROOT / "docs" / "kernels.md").read_text()
+    command = re.search(r"`python -m actbench (kernel_cost\s+--blocks 10)`", page)
+    assert command, "the page no longer gives the ten-block command"
+    expected = study_unit("kernel_cost").settings(build_parser().parse_args(command.group(1).split()))
+    for name in ("first", "second"):
+        df = pd.read_parquet(ROOT / "results" / "cpu-amd-epyc-2c" / "rerun" / f"kernel_cost.blocks10.{name}.parquet")
+        recorded = [json.loads(s) for s in df["settings"].unique()]
+        assert recorded == [expected], f"{name} run: {recorded} != the page's command {expected}"

@@ -255,3 +255,33 @@ def test_block_numbers_need_intervals_in_both_runs(tmp_path):
     assert book.get("kernels.cpu-test-1c.rerun_blocks.ratio_vs_relu.compared")["value"] == 1
     assert book.get("kernels.cpu-test-1c.rerun_blocks.blocks") is None
     assert not [k for k in book.as_dict()["numbers"] if "half_width" in k or "blocks_needed" in k]
+
+
+def test_a_shift_in_the_machines_balance_shows_as_one_direction_below_the_copy_bandwidth():
+    """Activations limited by their arithmetic (well below the copy bandwidth) all move
+    against ReLU when the machine's arithmetic-to-memory balance changes; the ones at the
+    copy bandwidth do not. balance_shift splits them and counts the common direction."""
+    from actbench.report.numbers import NumberBook
+    from actbench.report.reproducibility import balance_shift
+
+    rows = []
+    for act, level, shift in [("tanh", 0.15, -0.17), ("elu", 0.3, -0.19), ("gelu", 0.5, -0.15),
+                              ("leaky_relu", 1.0, 0.02), ("relu6", 0.95, -0.01)]:
+        for quantity, old in (("copy_fraction", level), ("ratio_vs_relu", 1 / level)):
+            change = shift if quantity == "ratio_vs_relu" else -shift / 2
+            rows.append({"regime": "memory-bound", "activation": act, "provider": "eager_out", "mode": "forward",
+                         "dtype": "float32", "numel": 2 ** 25, "threads": 2, "quantity": quantity, "old": old,
+                         "new": old * (1 + change), "change": change})
+    pair = pd.DataFrame(rows)
+    book = NumberBook()
+    balance_shift(pair, "kernel_cost.hw.rerun", book, "", "hw")
+    below = "kernel_cost.hw.rerun.memory-bound.ratio_vs_relu.below_copy."
+    near = "kernel_cost.hw.rerun.memory-bound.ratio_vs_relu.near_copy."
+    assert book.get(below + "n")["value"] == book.get(below + "same_direction")["value"] == 3
+    assert book.get(below + "median_change_pct")["value"] == pytest.approx(-17)
+    assert book.get(below + "min_change_pct")["value"] == pytest.approx(-19)
+    assert book.get(near + "n")["value"] == 2 and book.get(near + "same_direction")["value"] == 1
+    # the sweep has no regimes: its largest size is the out-of-cache one
+    book = NumberBook()
+    balance_shift(pair.drop(columns="regime"), "kernels.hw.rerun", book, "", "hw")
+    assert book.get("kernels.hw.rerun.log2_25.ratio_vs_relu.below_copy.n")["value"] == 3

@@ -17,6 +17,10 @@ timed in several blocks (the command is on the Kernels page): does replication m
 sweep's rows reproduce, and how many blocks would it take? Besides the counts above they
 give, per size, the median half-width of the rows' 95 % intervals and the number of
 blocks a row would need for two runs to agree within 10 % (:func:`blocks_needed`).
+
+``rerun/kernel_cost.blocks10.{first,second}.parquet`` are two runs of ``kernel_cost``
+with twice its default blocks (``--blocks 10``): what more replication buys the study
+the cost claims are decided on.
 """
 
 from __future__ import annotations
@@ -37,7 +41,9 @@ PAIRS = (("kernels", "rerun", "kernels.parquet", "rerun/kernels.parquet"),
          ("kernel_cost", "rerun", "kernel_cost.parquet", "rerun/kernel_cost.parquet"),
          ("kernel_cost", "rerun_one_block", "rerun/kernel_cost.one-block.first.parquet",
           "rerun/kernel_cost.one-block.second.parquet"),
-         ("kernels", "rerun_blocks", "rerun/kernels.blocks.first.parquet", "rerun/kernels.blocks.second.parquet"))
+         ("kernels", "rerun_blocks", "rerun/kernels.blocks.first.parquet", "rerun/kernels.blocks.second.parquet"),
+         ("kernel_cost", "rerun_blocks10", "rerun/kernel_cost.blocks10.first.parquet",
+          "rerun/kernel_cost.blocks10.second.parquet"))
 
 
 def block_sd(ci_low: pd.Series, ci_high: pd.Series, blocks: pd.Series) -> pd.Series:
@@ -125,6 +131,38 @@ def record_pair(grp: pd.DataFrame, prefix: str, book, source: str, hw: str) -> N
         book.add(f"{prefix}.overlap_pct", 100 * float(grp["overlap"].mean()), ".0f", source=source, hw=hw, exact=True)
 
 
+NEAR_COPY = 0.6  # an activation at >= 60 % of the copy bandwidth is bound by memory like the copy and ReLU
+
+
+def balance_shift(pair: pd.DataFrame, prefix: str, book, source: str, hw: str) -> None:
+    """How the out-of-cache ratios of two runs moved (``kernel_cost``'s memory-bound
+    regime; the sweep's largest size), split by whether the
+    activation runs near the copy bandwidth (memory-bound like ReLU) or well below it (its
+    own arithmetic dominates even out of cache). Same-run ratios cancel a drift that slows
+    every kernel alike; a change in the machine's balance of arithmetic to memory speed
+    moves the second group against ReLU, all in one direction, which no replication within
+    a run averages away. Records, per group, the rows, the median, smallest and largest
+    change, and how many moved in the median's direction."""
+    if "regime" in pair.columns:  # kernel_cost
+        mem, name = pair[pair["regime"] == "memory-bound"], "memory-bound"
+    else:  # the sweep: its largest size, out of cache
+        mem = pair[pair["numel"] == pair["numel"].max()]
+        name = f"log2_{int(mem['numel'].iloc[0]).bit_length() - 1}" if len(mem) else "none"
+    config = [c for c in rerun.KEY if c != "numel"]
+    level = mem[mem["quantity"] == "copy_fraction"].set_index(config)["old"]
+    for q in ("ratio_vs_relu", "copy_fraction"):
+        rows = mem[mem["quantity"] == q].join(level.rename("copy_fraction_old"), on=config)
+        rows = rows[rows["copy_fraction_old"].notna()]
+        for group, part in rows.groupby(np.where(rows["copy_fraction_old"] >= NEAR_COPY, "near_copy", "below_copy")):
+            key = f"{prefix}.{name}.{q}.{group}"
+            median = float(part["change"].median())
+            book.add(f"{key}.n", len(part), "d", source=source, hw=hw, exact=True)
+            for stat, value in (("median", median), ("min", part["change"].min()), ("max", part["change"].max())):
+                book.add(f"{key}.{stat}_change_pct", 100 * float(value), "+.0f", source=source, hw=hw, exact=True)
+            book.add(f"{key}.same_direction", int((np.sign(part["change"]) == np.sign(median)).sum()), "d",
+                     source=source, hw=hw, exact=True)
+
+
 def cost_verdicts(df, hw: str) -> dict[str, str]:
     """claim id -> the verdict one ``kernel_cost`` run alone gives each cost claim, decided by
     the ledger's own rules on a scratch book holding only that run's numbers."""
@@ -166,6 +204,8 @@ def build(results_dir: Path, out_dir: Path, book) -> None:
             source = f"{first} vs {second}"
             if study == "kernel_cost":
                 verdict_agreement(old, new, hw, label, book, source, out_dir)
+
+            balance_shift(pair, f"{study}.{hw}.{label}", book, source, hw)
             groups = pair.groupby(["regime", "quantity"]) if study == "kernel_cost" else pair.groupby("quantity")
             for key, grp in groups:
                 record_pair(grp, f"{study}.{hw}.{label}." + (".".join(key) if isinstance(key, tuple) else key),

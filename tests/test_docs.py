@@ -615,38 +615,44 @@ def test_references_link_to_arxiv_or_doi():
         assert url == expected, (ident, url)
 
 
+def _settings_of_rerun(name: str) -> tuple[dict, pd.DataFrame]:
+    """The one set of settings a committed rerun file records, and the file."""
+    df = pd.read_parquet(ROOT / "results" / "cpu-amd-epyc-2c" / "rerun" / name)
+    recorded = [json.loads(s) for s in df["settings"].unique()]
+    assert len(recorded) == 1, f"{name}: rows made with {len(recorded)} settings"
+    return recorded[0], df
+
+
+def _settings_of_command(argv: list[str]) -> dict:
+    from actbench.cli import build_parser
+    from actbench.studies import get as study_unit
+
+    return study_unit(argv[0]).settings(build_parser().parse_args(argv))
+
+
 def test_the_kernels_page_gives_the_command_its_replicated_runs_record():
     """The Kernels page prints the command of the two replicated sweep runs committed in
     rerun/; both files record exactly the settings that command gives (threads 'all' is
     the recording machine's core count)."""
     import shlex
 
-    from actbench.cli import build_parser
-    from actbench.studies import get as study_unit
-
     page = (ROOT / "docs" / "kernels.md").read_text()
     block = re.search(r"```bash\n(python -m actbench kernels [^`]*--blocks [^`]*)```", page)
     assert block, "no replicated-sweep command on the Kernels page"
     argv = shlex.split(block.group(1).replace("\\\n", " "))[3:]
     assert argv[0] == "kernels"
-    expected = study_unit("kernels").settings(build_parser().parse_args(argv))
+    expected = _settings_of_command(argv)
     for name in ("first", "second"):
-        df = pd.read_parquet(ROOT / "results" / "cpu-amd-epyc-2c" / "rerun" / f"kernels.blocks.{name}.parquet")
-        recorded = [json.loads(s) for s in df["settings"].unique()]
-        assert len(recorded) == 1, f"{name}: rows made with {len(recorded)} settings"
+        recorded, df = _settings_of_rerun(f"kernels.blocks.{name}.parquet")
         want = {**expected, "threads": [1, int(df["hw_logical_cores"].iloc[0])]}
-        assert recorded[0] == want, f"{name} run: {recorded[0]} != the page's command {want}"
+        assert recorded == want, f"{name} run: {recorded} != the page's command {want}"
 
 
 def test_the_kernels_page_gives_the_settings_of_the_ten_block_kernel_cost_runs():
-    from actbench.cli import build_parser
-    from actbench.studies import get as study_unit
-
     page = (ROOT / "docs" / "kernels.md").read_text()
     command = re.search(r"`python -m actbench (kernel_cost\s+--blocks 10)`", page)
     assert command, "the page no longer gives the ten-block command"
-    expected = study_unit("kernel_cost").settings(build_parser().parse_args(command.group(1).split()))
+    expected = _settings_of_command(command.group(1).split())
     for name in ("first", "second"):
-        df = pd.read_parquet(ROOT / "results" / "cpu-amd-epyc-2c" / "rerun" / f"kernel_cost.blocks10.{name}.parquet")
-        recorded = [json.loads(s) for s in df["settings"].unique()]
-        assert recorded == [expected], f"{name} run: {recorded} != the page's command {expected}"
+        recorded, _ = _settings_of_rerun(f"kernel_cost.blocks10.{name}.parquet")
+        assert recorded == expected, f"{name} run: {recorded} != the page's command {expected}"

@@ -191,7 +191,8 @@ def test_blocks_needed_is_enough_for_two_runs_to_agree_within_ten_percent():
     # and the agreement expected from two such runs of k blocks is what simulation gives
     run = frame({"gelu": 2.0}).assign(blocks=k, ratio_vs_relu_ci_low=2.0 * np.exp(-half),
                                       ratio_vs_relu_ci_high=2.0 * np.exp(half))
-    assert paired_intervals(run, run, "ratio_vs_relu")["p_within"].iloc[0] == pytest.approx(agree(k), abs=0.02)
+    compared = rerun.compare(run, run, quantities=["ratio_vs_relu"])
+    assert paired_intervals(compared, run, run, "ratio_vs_relu")["p_within"].iloc[0] == pytest.approx(agree(k), abs=0.02)
     # one block has no interval, so nothing can be said
     assert blocks_needed(pd.Series([0.9]), pd.Series([1.1]), pd.Series([1])).isna().all()
 
@@ -274,7 +275,7 @@ def test_a_shift_in_the_machines_balance_shows_as_one_direction_below_the_copy_b
                          "new": old * (1 + change), "change": change})
     pair = pd.DataFrame(rows)
     book = NumberBook()
-    balance_shift(pair, "kernel_cost.hw.rerun", book, "", "hw")
+    balance_shift(pair, "kernel_cost.hw.rerun", book.add)
     below = "kernel_cost.hw.rerun.memory-bound.ratio_vs_relu.below_copy."
     near = "kernel_cost.hw.rerun.memory-bound.ratio_vs_relu.near_copy."
     assert book.get(below + "n")["value"] == book.get(below + "same_direction")["value"] == 3
@@ -283,5 +284,5 @@ def test_a_shift_in_the_machines_balance_shows_as_one_direction_below_the_copy_b
     assert book.get(near + "n")["value"] == 2 and book.get(near + "same_direction")["value"] == 1
     # the sweep has no regimes: its largest size is the out-of-cache one
     book = NumberBook()
-    balance_shift(pair.drop(columns="regime"), "kernels.hw.rerun", book, "", "hw")
+    balance_shift(pair.drop(columns="regime"), "kernels.hw.rerun", book.add)
     assert book.get("kernels.hw.rerun.log2_25.ratio_vs_relu.below_copy.n")["value"] == 3

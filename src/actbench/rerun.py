@@ -35,6 +35,11 @@ DEFAULT_QUANTITIES = ("copy_fraction", "ratio_vs_relu")
 TRIVIAL = {"copy_fraction": ("copy",), "ratio_vs_relu": ("copy", "relu")}  # 1 by construction
 
 
+def log2_size(numel: pd.Series) -> pd.Series:
+    """log2 of each (power-of-two) element count."""
+    return numel.map(lambda n: int(n).bit_length() - 1)
+
+
 def _timed(df: pd.DataFrame, quantity: str, big: int) -> pd.DataFrame:
     rows = df[(df["numel"] >= big) & df[quantity].notna()]
     if "status" in rows:
@@ -118,7 +123,7 @@ def summary(pair: pd.DataFrame, tolerance: float, what: str = "large-size values
     lines = []
     for q, grp in pair.groupby("quantity", sort=False):
         lines.append(f"{q}: " + _line(grp, tolerance, what))
-        sizes = grp["numel"].map(lambda n: int(n).bit_length() - 1)
+        sizes = log2_size(grp["numel"])
         if sizes.nunique() > 1:
             lines += [f"  at 2^{log2}: " + _line(part, tolerance, what) for log2, part in grp.groupby(sizes)]
     return "\n".join(lines)

@@ -25,6 +25,7 @@ the cost claims are decided on.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -75,66 +76,64 @@ def _interval_count(df: pd.DataFrame, q: str) -> pd.Series:
     return df[f"{q}_ci_n"] if f"{q}_ci_n" in df.columns else df["blocks"]
 
 
-def paired_intervals(old: pd.DataFrame, new: pd.DataFrame, q: str, tolerance: float = TOLERANCE) -> pd.DataFrame:
-    """The rows ``rerun.compare`` compares for ``q`` that carry an interval in both runs,
-    with each run's interval and block count, and ``p_within``: the chance that the two
-    runs agree within ``tolerance`` if they differed only by the scatter of their blocks
-    (normal on the log scale, a run's mean of k blocks having sd/sqrt(k)). Observed
+def paired_intervals(pair: pd.DataFrame, old: pd.DataFrame, new: pd.DataFrame, q: str,
+                     tolerance: float = TOLERANCE) -> pd.DataFrame:
+    """The rows of ``pair`` (``rerun.compare``'s, for ``q``) that carry an interval in both
+    runs, with each run's interval and block count, and ``p_within``: the chance that the
+    two runs agree within ``tolerance`` if they differed only by the scatter of their
+    blocks (normal on the log scale, a run's mean of k blocks having sd/sqrt(k)). Observed
     agreement well below it points at variation that a whole run shares."""
     from scipy.stats import norm
 
     low, high = f"{q}_ci_low", f"{q}_ci_high"
-    pair = rerun.compare(old, new, tolerance=tolerance, quantities=[q])
     sides = [df[rerun.KEY + [low, high]].assign(k=_interval_count(df, q)) for df in (old, new)]
     pair = pair.merge(sides[0], on=rerun.KEY).merge(sides[1], on=rerun.KEY, suffixes=("_old", "_new"))
     pair = pair[pair[f"{low}_old"].notna() & pair[f"{low}_new"].notna()].copy()
     sd = {r: block_sd(pair[f"{low}_{r}"], pair[f"{high}_{r}"], pair[f"k_{r}"]) for r in ("old", "new")}
     spread = np.sqrt(sum(sd[r] ** 2 / pair[f"k_{r}"] for r in sd))
     pair["p_within"] = 2 * norm.cdf(np.log1p(tolerance) / spread) - 1
-    pair["log2"] = pair["numel"].map(lambda n: int(n).bit_length() - 1)
     return pair
 
 
-def record_block_intervals(old: pd.DataFrame, new: pd.DataFrame, prefix: str, book, source: str, hw: str) -> None:
-    """Per quantity and size, on the rows both runs timed in blocks: the median half-width
-    of the rows' 95 % intervals and the median number of blocks a row would need (both
-    runs' rows), the agreement expected from the blocks' scatter alone, and in how many
-    (quantity, size) slices the runs agreed less often than that."""
+def record_block_intervals(pair: pd.DataFrame, old: pd.DataFrame, new: pd.DataFrame, prefix: str, add) -> None:
+    """Per quantity and size, on the compared rows (``pair``) both runs timed in blocks: the
+    median half-width of the rows' 95 % intervals and the median number of blocks a row
+    would need (both runs' rows), the agreement expected from the blocks' scatter alone,
+    and in how many (quantity, size) slices the runs agreed less often than that."""
     slices = []
     for q in rerun.DEFAULT_QUANTITIES:
         low, high = f"{q}_ci_low", f"{q}_ci_high"
         if low not in old.columns or low not in new.columns:
             continue
-        for log2, grp in paired_intervals(old, new, q).groupby("log2"):
+        rows = paired_intervals(pair[pair["quantity"] == q], old, new, q)
+        for log2, grp in rows.groupby(rerun.log2_size(rows["numel"])):
             key = f"{prefix}.{q}.log2_{log2}"
             lows = pd.concat([grp[f"{low}_old"], grp[f"{low}_new"]])
             highs = pd.concat([grp[f"{high}_old"], grp[f"{high}_new"]])
             half = 100 * (np.sqrt(highs / lows) - 1)  # geometric half-width, in %
             need = blocks_needed(lows, highs, pd.concat([grp["k_old"], grp["k_new"]]))
-            book.add(f"{key}.half_width_pct", float(half.median()), ".0f", source=source, hw=hw, exact=True)
-            book.add(f"{key}.blocks_needed", float(need.median()), ".0f", source=source, hw=hw, exact=True)
-            book.add(f"{key}.expected_within_pct", 100 * float(grp["p_within"].mean()), ".0f", source=source, hw=hw,
-                     exact=True)
+            add(f"{key}.half_width_pct", float(half.median()), ".0f")
+            add(f"{key}.blocks_needed", float(need.median()), ".0f")
+            add(f"{key}.expected_within_pct", 100 * float(grp["p_within"].mean()), ".0f")
             slices.append(grp["within"].mean() < grp["p_within"].mean())
     if slices:
-        book.add(f"{prefix}.slices", len(slices), "d", source=source, hw=hw, exact=True)
-        book.add(f"{prefix}.slices_below_expected", int(sum(slices)), "d", source=source, hw=hw, exact=True)
+        add(f"{prefix}.slices", len(slices), "d")
+        add(f"{prefix}.slices_below_expected", int(sum(slices)), "d")
 
 
-def record_pair(grp: pd.DataFrame, prefix: str, book, source: str, hw: str) -> None:
+def record_pair(grp: pd.DataFrame, prefix: str, add) -> None:
     """Rows compared, % within the tolerance, median |change| and % of overlapping intervals."""
-    book.add(f"{prefix}.compared", len(grp), "d", source=source, hw=hw, exact=True)
-    book.add(f"{prefix}.within_pct", 100 * float(grp["within"].mean()), ".0f", source=source, hw=hw, exact=True)
-    book.add(f"{prefix}.median_change_pct", 100 * float(grp["change"].abs().median()), ".1f", source=source, hw=hw,
-             exact=True)
+    add(f"{prefix}.compared", len(grp), "d")
+    add(f"{prefix}.within_pct", 100 * float(grp["within"].mean()), ".0f")
+    add(f"{prefix}.median_change_pct", 100 * float(grp["change"].abs().median()), ".1f")
     if "overlap" in grp and grp["overlap"].notna().any():  # runs with intervals on both sides
-        book.add(f"{prefix}.overlap_pct", 100 * float(grp["overlap"].mean()), ".0f", source=source, hw=hw, exact=True)
+        add(f"{prefix}.overlap_pct", 100 * float(grp["overlap"].mean()), ".0f")
 
 
 NEAR_COPY = 0.6  # an activation at >= 60 % of the copy bandwidth is bound by memory like the copy and ReLU
 
 
-def balance_shift(pair: pd.DataFrame, prefix: str, book, source: str, hw: str) -> None:
+def balance_shift(pair: pd.DataFrame, prefix: str, add) -> None:
     """How the out-of-cache ratios of two runs moved (``kernel_cost``'s memory-bound
     regime; the sweep's largest size), split by whether the
     activation runs near the copy bandwidth (memory-bound like ReLU) or well below it (its
@@ -142,12 +141,13 @@ def balance_shift(pair: pd.DataFrame, prefix: str, book, source: str, hw: str) -
     every kernel alike; a change in the machine's balance of arithmetic to memory speed
     moves the second group against ReLU, all in one direction, which no replication within
     a run averages away. Records, per group, the rows, the median, smallest and largest
-    change, and how many moved in the median's direction."""
+    change, and how many moved in the median's direction. (``add``: the book's ``add``
+    with the pair's source.)"""
     if "regime" in pair.columns:  # kernel_cost
         mem, name = pair[pair["regime"] == "memory-bound"], "memory-bound"
     else:  # the sweep: its largest size, out of cache
         mem = pair[pair["numel"] == pair["numel"].max()]
-        name = f"log2_{int(mem['numel'].iloc[0]).bit_length() - 1}" if len(mem) else "none"
+        name = f"log2_{rerun.log2_size(mem['numel']).iloc[0]}" if len(mem) else "none"
     config = [c for c in rerun.KEY if c != "numel"]
     level = mem[mem["quantity"] == "copy_fraction"].set_index(config)["old"]
     for q in ("ratio_vs_relu", "copy_fraction"):
@@ -156,11 +156,10 @@ def balance_shift(pair: pd.DataFrame, prefix: str, book, source: str, hw: str) -
         for group, part in rows.groupby(np.where(rows["copy_fraction_old"] >= NEAR_COPY, "near_copy", "below_copy")):
             key = f"{prefix}.{name}.{q}.{group}"
             median = float(part["change"].median())
-            book.add(f"{key}.n", len(part), "d", source=source, hw=hw, exact=True)
+            add(f"{key}.n", len(part), "d")
             for stat, value in (("median", median), ("min", part["change"].min()), ("max", part["change"].max())):
-                book.add(f"{key}.{stat}_change_pct", 100 * float(value), "+.0f", source=source, hw=hw, exact=True)
-            book.add(f"{key}.same_direction", int((np.sign(part["change"]) == np.sign(median)).sum()), "d",
-                     source=source, hw=hw, exact=True)
+                add(f"{key}.{stat}_change_pct", 100 * float(value), "+.0f")
+            add(f"{key}.same_direction", int((np.sign(part["change"]) == np.sign(median)).sum()), "d")
 
 
 def cost_verdicts(df, hw: str) -> dict[str, str]:
@@ -202,19 +201,17 @@ def build(results_dir: Path, out_dir: Path, book) -> None:
             pair = rerun.compare_cost(old, new, TOLERANCE) if study == "kernel_cost" else \
                 rerun.compare(old, new, tolerance=TOLERANCE)
             source = f"{first} vs {second}"
+            add = functools.partial(book.add, source=source, hw=hw, exact=True)
+            prefix = f"{study}.{hw}.{label}"
             if study == "kernel_cost":
                 verdict_agreement(old, new, hw, label, book, source, out_dir)
-
-            balance_shift(pair, f"{study}.{hw}.{label}", book, source, hw)
+            balance_shift(pair, prefix, add)
             groups = pair.groupby(["regime", "quantity"]) if study == "kernel_cost" else pair.groupby("quantity")
             for key, grp in groups:
-                record_pair(grp, f"{study}.{hw}.{label}." + (".".join(key) if isinstance(key, tuple) else key),
-                            book, source, hw)
+                record_pair(grp, f"{prefix}." + (".".join(key) if isinstance(key, tuple) else key), add)
             if study == "kernels":  # per size too: the DRAM size and the cache sizes behave differently
-                sizes = pair["numel"].map(lambda n: int(n).bit_length() - 1)
-                for (q, log2), grp in pair.groupby(["quantity", sizes]):
-                    record_pair(grp, f"{study}.{hw}.{label}.{q}.log2_{log2}", book, source, hw)
+                for (q, log2), grp in pair.groupby(["quantity", rerun.log2_size(pair["numel"])]):
+                    record_pair(grp, f"{prefix}.{q}.log2_{log2}", add)
                 if all("blocks" in df.columns and df["blocks"].max() > 1 for df in (old, new)):
-                    book.add(f"{study}.{hw}.{label}.blocks", int(old["blocks"].max()), "d", source=source, hw=hw,
-                             exact=True)
-                    record_block_intervals(old, new, f"{study}.{hw}.{label}", book, source, hw)
+                    add(f"{prefix}.blocks", int(old["blocks"].max()), "d")
+                    record_block_intervals(pair, old, new, prefix, add)
